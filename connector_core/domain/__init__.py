@@ -1,0 +1,1 @@
+"""Entities, value objects and the rules of CONTRACT §1."""

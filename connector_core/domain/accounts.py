@@ -1,0 +1,47 @@
+"""Seller accounts and their OAuth tokens."""
+
+from datetime import datetime, timedelta
+
+from attrs import field, frozen, validators
+
+from connector_core.domain._validators import aware
+
+SITES = frozenset({"MLA", "MLB", "MLM", "MLC", "MCO", "MLU", "MLV", "MPA", "MPE", "MRD", "MCR",
+                   "MEC", "MBO", "MPY", "MGT", "MHN", "MNI", "MSV"})
+
+
+@frozen
+class Account:
+    """A seller account as the admin configured it (``[accounts.NAME]``).
+
+    ``warehouses`` lists the ERP warehouses this account sells from; None means all of them.
+    """
+
+    name: str = field(validator=validators.matches_re(r"^[A-Za-z0-9_.-]{1,64}$"))
+    user_id: int = field(validator=validators.ge(1))
+    site_id: str = field(validator=validators.in_(SITES))
+    warehouses: frozenset[str] | None = None
+
+
+@frozen
+class TokenSet:
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: datetime = field(validator=aware)
+    user_id: int | None = None
+    scope: str = ""
+
+    def expires_within(self, now: datetime, margin: timedelta) -> bool:
+        return now + margin >= self.expires_at
+
+
+@frozen
+class AccountStatus:
+    """What ``accounts list`` shows: never a token."""
+
+    account: Account
+    connected: bool
+    needs_reconnect: bool = False
+    nickname: str | None = None
+    expires_at: datetime | None = None
+    reason: str = ""

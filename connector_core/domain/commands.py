@@ -1,0 +1,71 @@
+"""Commands: the jobs the connector queues (JSON-serialisable by the queue adapter)."""
+
+from datetime import datetime
+
+from attrs import frozen
+
+
+@frozen
+class PushItem:
+    """Publish what rules 1 and 6 say for every mapped listing of one item.
+
+    A push always re-evaluates both stock and price from the latest state, so pushes asked for
+    different reasons can share one job (and one PUT).
+    """
+
+    account: str
+    item_id: str
+
+    @property
+    def dedup_key(self) -> str:
+        return f"push-{self.account}-{self.item_id}"
+
+
+@frozen
+class SyncOrder:
+    """Read an order from ML and apply it (holds, ERP events, pushes)."""
+
+    account: str
+    order_id: int
+
+    @property
+    def dedup_key(self) -> str:
+        return f"order-{self.account}-{self.order_id}"
+
+
+@frozen
+class RefreshItem:
+    """Re-read an item after an ``items``/``items_prices`` notification and correct drift."""
+
+    account: str
+    item_id: str
+
+    @property
+    def dedup_key(self) -> str:
+        return f"item-{self.account}-{self.item_id}"
+
+
+@frozen
+class ProcessNotification:
+    """Handle one stored notification from the inbox."""
+
+    inbox_id: int
+
+    @property
+    def dedup_key(self) -> str:
+        return f"notification-{self.inbox_id}"
+
+
+@frozen
+class Reconcile:
+    """Recover orders and missed notifications for an account since a point in time."""
+
+    account: str
+    since: datetime | None = None
+
+    @property
+    def dedup_key(self) -> str:
+        return f"reconcile-{self.account}"
+
+
+Command = PushItem | SyncOrder | RefreshItem | ProcessNotification | Reconcile

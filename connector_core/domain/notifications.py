@@ -1,0 +1,44 @@
+"""ML notifications: what arrived, and what the connector does about each topic."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from attrs import frozen
+
+
+class Topic(StrEnum):
+    ORDERS_V2 = "orders_v2"
+    ORDERS = "orders"
+    CREATED_ORDERS = "created_orders"
+    ITEMS = "items"
+    ITEMS_PRICES = "items_prices"
+
+
+ORDER_TOPICS = frozenset({Topic.ORDERS_V2, Topic.ORDERS, Topic.CREATED_ORDERS})
+ITEM_TOPICS = frozenset({Topic.ITEMS, Topic.ITEMS_PRICES})
+
+
+@frozen(kw_only=True)
+class Notification:
+    """A notification as ML posted it (never the new state: the resource must be read)."""
+
+    topic: str
+    resource: str
+    user_id: int | None
+    application_id: int | None = None
+    attempts: int | None = None
+    sent: datetime | None = None
+    received: datetime | None = None
+    ml_id: str | None = None
+
+    @property
+    def dedup_key(self) -> str:
+        """Notifications for the same (topic, resource) say the same thing: re-read it."""
+        return f"{self.topic}:{self.resource}"
+
+    def resource_id(self) -> str | None:
+        """The id at the end of ``/orders/123`` or ``/items/MLA1``; None if the shape is odd."""
+        parts = [p for p in self.resource.split("?")[0].split("/") if p]
+        if len(parts) >= 2 and parts[0] in ("orders", "items"):
+            return parts[1]
+        return None

@@ -1,0 +1,40 @@
+"""Use case: the ERP reports free quantities (CONTRACT §1 rule 1, §6 "stock changed")."""
+
+from collections.abc import Sequence
+
+from attrs import frozen
+
+from connector_core.domain.commands import PushItem
+from connector_core.domain.stock import StockReport, StockView, settled_holds
+from connector_core.ports import UnitOfWork
+from connector_core.services.affected import queue_pushes_for_skus
+
+
+@frozen
+class StockChangeResult:
+    applied: tuple[StockReport, ...]
+    stale: tuple[StockReport, ...]
+    pushes: tuple[PushItem, ...]
+
+
+def erp_stock_changed(reports: Sequence[StockReport], *, uow: UnitOfWork) -> StockChangeResult:
+    """Record the reports and queue a push for every item whose figure may have moved.
+
+    A report older than (or as old as) the stored one for its SKU and warehouse is ignored,
+    so replays and late deliveries change nothing. Holds the ERP has now accounted for *and*
+    reported (see :mod:`connector_core.domain.stock`) are forgotten here.
+    """
+    with uow:
+        applied: list[StockReport] = []
+        stale: list[StockReport] = []
+        for report in reports:
+            (applied if uow.stock.save_report_if_newer(report) else stale).append(report)
+        skus = {r.sku for r in applied}
+        if skus:
+            view = StockView(uow.stock.reports_for(skus), (), uow.mappings.kits())
+            latest = {s: t for s in skus if (t := view.latest_report_at(s)) is not None}
+            done = settled_holds(uow.stock.holds_for_skus(skus), latest)
+            uow.stock.delete_holds(h.key for h in done)
+        pushes = queue_pushes_for_skus(uow, skus)
+        uow.commit()
+    return StockChangeResult(tuple(applied), tuple(stale), tuple(pushes))

@@ -1,0 +1,329 @@
+"""In-memory implementations of the core's ports, for unit tests.
+
+They keep state (no call-recording mocks) and are transactional where the port is: a
+:class:`FakeUnitOfWork` works on a copy of the store and publishes it only on ``commit``.
+"""
+
+import copy
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Self
+
+from attrs import define, evolve, field
+
+from connector_core.domain.accounts import Account, TokenSet
+from connector_core.domain.audit import AuditEntry
+from connector_core.domain.commands import Command
+from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceRejected
+from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation
+from connector_core.domain.mapping import KitCatalog, Listing, MappingRow, MappingTable
+from connector_core.domain.notifications import Notification
+from connector_core.domain.orders import ErpEvent, Order, OrderRecord
+from connector_core.domain.prices import ErpPrice
+from connector_core.domain.pricing import PricingPolicy
+from connector_core.domain.stock import Hold, StockReport
+
+
+class FixedClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> datetime:
+        self.current += timedelta(seconds=seconds)
+        return self.current
+
+
+@define
+class Store:
+    """Everything a FakeUnitOfWork persists."""
+
+    accounts: dict[str, Account] = field(factory=dict)
+    table: MappingTable = field(factory=lambda: MappingTable([]))
+    reports: dict[tuple[str, str], StockReport] = field(factory=dict)
+    holds: dict[tuple[int, str, str], Hold] = field(factory=dict)
+    orders: dict[int, OrderRecord] = field(factory=dict)
+    erp_prices: dict[str, ErpPrice] = field(factory=dict)
+    policy: PricingPolicy = field(factory=PricingPolicy)
+    competitor: dict[Listing, Decimal] = field(factory=dict)
+    events: list[ErpEvent] = field(factory=list)
+    audit: list[AuditEntry] = field(factory=list)
+    jobs: list[Command] = field(factory=list)
+
+
+class _Repo:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    @property
+    def s(self) -> Store:
+        assert self._uow.work is not None, "repository used outside `with uow:`"
+        return self._uow.work
+
+
+class FakeAccounts(_Repo):
+    def get(self, name: str) -> Account | None:
+        return self.s.accounts.get(name)
+
+    def by_user_id(self, user_id: int) -> Account | None:
+        return next((a for a in self.s.accounts.values() if a.user_id == user_id), None)
+
+    def list(self) -> list[Account]:
+        return sorted(self.s.accounts.values(), key=lambda a: a.name)
+
+
+class FakeMappings(_Repo):
+    def kits(self) -> KitCatalog:
+        return self.s.table.kits
+
+    def rows_for_skus(self, skus: Collection[str]) -> list[MappingRow]:
+        return self.s.table.rows_for_skus(skus)
+
+    def rows_for_item(self, account: str, item_id: str) -> list[MappingRow]:
+        return self.s.table.rows_for_item(account, item_id)
+
+    def row_for_listing(self, listing: Listing) -> MappingRow | None:
+        return self.s.table.row_for(listing)
+
+    def items(self, account: str | None = None) -> list[tuple[str, str]]:
+        return sorted({r.listing.item_key for r in self.s.table.rows
+                       if account is None or r.listing.account == account})
+
+
+class FakeStock(_Repo):
+    def save_report_if_newer(self, report: StockReport) -> bool:
+        key = (report.sku, report.warehouse)
+        if not report.supersedes(self.s.reports.get(key)):
+            return False
+        self.s.reports[key] = report
+        return True
+
+    def reports_for(self, skus: Collection[str]) -> list[StockReport]:
+        return [r for (sku, _), r in self.s.reports.items() if sku in skus]
+
+    def holds_for_skus(self, skus: Collection[str]) -> list[Hold]:
+        return [h for h in self.s.holds.values() if h.sku in skus]
+
+    def holds_for_order(self, order_id: int) -> list[Hold]:
+        return [h for h in self.s.holds.values() if h.order_id == order_id]
+
+    def put_holds(self, holds: Iterable[Hold]) -> None:
+        for hold in holds:
+            self.s.holds[hold.key] = hold
+
+    def delete_holds(self, keys: Iterable[tuple[int, str, str]]) -> None:
+        for key in keys:
+            self.s.holds.pop(key, None)
+
+
+class FakeOrders(_Repo):
+    def get(self, order_id: int) -> OrderRecord | None:
+        return self.s.orders.get(order_id)
+
+    def save(self, record: OrderRecord) -> None:
+        self.s.orders[record.order_id] = record
+
+
+class FakePrices(_Repo):
+    def erp_prices(self, skus: Collection[str]) -> dict[str, ErpPrice]:
+        return {s: p for s, p in self.s.erp_prices.items() if s in skus}
+
+    def save_erp_price(self, price: ErpPrice) -> None:
+        self.s.erp_prices[price.sku] = price
+
+    def policy(self) -> PricingPolicy:
+        return self.s.policy
+
+    def competitor_prices(self, listings: Collection[Listing]) -> dict[Listing, Decimal]:
+        return {k: v for k, v in self.s.competitor.items() if k in listings}
+
+
+class FakeOutbox(_Repo):
+    def append(self, event: ErpEvent) -> None:
+        self.s.events.append(event)
+
+    def read(self, after: int, limit: int) -> list[ErpEvent]:
+        numbered = [evolve(e, id=i + 1) for i, e in enumerate(self.s.events)]
+        return [e for e in numbered if e.id is not None and e.id > after][:limit]
+
+
+class FakeAudit(_Repo):
+    def record(self, entry: AuditEntry) -> None:
+        self.s.audit.append(entry)
+
+
+class FakeJobs(_Repo):
+    def add(self, command: Command) -> bool:
+        key = command.dedup_key
+        if any(c.dedup_key == key for c in self.s.jobs):
+            return False
+        self.s.jobs.append(command)
+        return True
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store or Store()
+        self.work: Store | None = None
+        self.commits = 0
+        self.accounts = FakeAccounts(self)
+        self.mappings = FakeMappings(self)
+        self.stock = FakeStock(self)
+        self.orders = FakeOrders(self)
+        self.prices = FakePrices(self)
+        self.outbox = FakeOutbox(self)
+        self.audit = FakeAudit(self)
+        self.jobs = FakeJobs(self)
+
+    def __enter__(self) -> Self:
+        assert self.work is None, "FakeUnitOfWork is not re-entrant"
+        self.work = copy.copy(self.store)
+        for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor"):
+            setattr(self.work, name, dict(getattr(self.store, name)))
+        for name in ("events", "audit", "jobs"):
+            setattr(self.work, name, list(getattr(self.store, name)))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.work = None
+
+    def commit(self) -> None:
+        assert self.work is not None
+        self.store = self.work
+        self.work = copy.copy(self.store)
+        self.commits += 1
+
+    # --- helpers for tests -------------------------------------------------------------
+    def take_jobs(self) -> list[Command]:
+        """Claim every waiting job, as a runner would."""
+        jobs, self.store.jobs = self.store.jobs, []
+        return jobs
+
+
+class FakeMarketplace:
+    """A stateful stand-in for ML that enforces the rules the real one enforces.
+
+    A PUT with ``variations`` that omits an existing variation raises (ML would delete it),
+    as do unequal variation prices. Records every update for assertions.
+    """
+
+    def __init__(self, items: Iterable[MarketItem] = (), orders: Iterable[Order] = ()) -> None:
+        self.items = {i.id: i for i in items}
+        self.orders = {o.id: o for o in orders}
+        self.updates: list[ItemUpdate] = []
+        self.reads = 0
+        self.reject_next: MarketplaceRejected | None = None
+
+    def get_item(self, account: Account, item_id: str) -> MarketItem:
+        self.reads += 1
+        if item_id not in self.items:
+            raise MarketplaceNotFound(f"item {item_id} not found")
+        return self.items[item_id]
+
+    def get_items(self, account: Account,
+                  item_ids: Sequence[str]) -> dict[str, MarketItem | MarketplaceError]:
+        result: dict[str, MarketItem | MarketplaceError] = {}
+        for item_id in item_ids:
+            try:
+                result[item_id] = self.get_item(account, item_id)
+            except MarketplaceError as exc:
+                result[item_id] = exc
+        return result
+
+    def update_item(self, account: Account, update: ItemUpdate) -> MarketItem:
+        if self.reject_next is not None:
+            error, self.reject_next = self.reject_next, None
+            raise error
+        item = self.items[update.item_id]
+        self.updates.append(update)
+        if update.variations is not None:
+            sent = {v.id for v in update.variations}
+            missing = {v.id for v in item.variations} - sent
+            assert not missing, f"PUT would delete variations {missing}"
+            prices = {v.price for v in update.variations if v.price is not None}
+            assert len(prices) <= 1, "ML requires one price for all variations"
+            changes = {v.id: v for v in update.variations}
+            variations = []
+            for v in item.variations:
+                change = changes[v.id]
+                variations.append(MarketVariation(
+                    id=v.id,
+                    available_quantity=(change.available_quantity
+                                        if change.available_quantity is not None
+                                        else v.available_quantity),
+                    price=change.price if change.price is not None else v.price,
+                    seller_sku=v.seller_sku))
+            total = sum(v.available_quantity for v in variations)
+            item = evolve(item, variations=tuple(variations), available_quantity=total,
+                          price=max(v.price for v in variations))
+        else:
+            if update.available_quantity is not None:
+                item = evolve(item, available_quantity=update.available_quantity)
+            if update.price is not None:
+                item = evolve(item, price=update.price)
+        item = evolve(item, status="paused" if item.available_quantity == 0 else "active")
+        self.items[item.id] = item
+        return item
+
+    def get_order(self, account: Account, order_id: int) -> Order:
+        if order_id not in self.orders:
+            raise MarketplaceNotFound(f"order {order_id} not found", error="order_not_found")
+        return self.orders[order_id]
+
+    def search_orders(self, account: Account, updated_from: datetime,
+                      updated_to: datetime | None = None) -> Iterator[Order]:
+        for order in self.orders.values():
+            if order.account == account.name and order.last_updated >= updated_from and (
+                    updated_to is None or order.last_updated < updated_to):
+                yield order
+
+    def list_item_ids(self, account: Account) -> Iterator[str]:
+        yield from sorted(i.id for i in self.items.values() if i.seller_id == account.user_id)
+
+    def missed_notifications(self) -> list[Notification]:
+        return []
+
+
+class FakeTokenStore:
+    def __init__(self) -> None:
+        self.tokens: dict[str, TokenSet] = {}
+        self.revoked: dict[str, str] = {}
+
+    def load(self, account: str) -> TokenSet | None:
+        return self.tokens.get(account)
+
+    def save(self, account: str, tokens: TokenSet) -> None:
+        self.tokens[account] = tokens
+        self.revoked.pop(account, None)
+
+    def mark_revoked(self, account: str, reason: str) -> None:
+        self.revoked[account] = reason
+
+
+class FakeLocks:
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+
+    @contextmanager
+    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+        if name in self.held:
+            raise TimeoutError(f"lock {name} is held")
+        self.held.add(name)
+        try:
+            yield
+        finally:
+            self.held.discard(name)
+
+
+class InMemoryTaskQueue:
+    def __init__(self) -> None:
+        self.submitted: list[Command] = []
+
+    def submit(self, command: Command, *, dedup_key: str | None = None) -> None:
+        if dedup_key is not None and any(c.dedup_key == dedup_key for c in self.submitted):
+            return
+        self.submitted.append(command)
