@@ -1,0 +1,48 @@
+"""``meli-connector``: the command line (CONTRACT §4).
+
+Each module in :mod:`config.commands` contributes subcommands through a
+``register(subparsers)`` function; this module only finds them and reports errors. Every
+command exits non-zero with a one-line reason on bad input.
+"""
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from config import commands
+from connector_core.domain.errors import ConnectorError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meli-connector",
+        description="Keeps stock, prices and orders in sync between an ERP and MercadoLibre.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    try:
+        result = args.handler(args)
+    except ConnectorError as exc:
+        print(f"meli-connector {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

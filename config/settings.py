@@ -1,0 +1,81 @@
+"""Settings: a TOML file (``config/connector.toml`` or ``$CONNECTOR_CONFIG``) overridden by
+environment variables (CONTRACT §2). Built once per process by :meth:`Settings.load`."""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from connector_core.domain.errors import InvalidInput
+
+DEFAULT_CONFIG = Path("config/connector.toml")
+ML_API_URL = "https://api.mercadolibre.com"
+
+
+def _positive(_instance: object, attribute: Any, value: float) -> None:
+    if value <= 0:
+        raise InvalidInput(f"{attribute.name} must be > 0, got {value}")
+
+
+@frozen(kw_only=True)
+class Settings:
+    database_url: str = "sqlite:///connector.db"
+    redis_url: str | None = None
+    ml_api_url: str = ML_API_URL
+    ml_client_id: str | None = None
+    ml_client_secret: str | None = field(default=None, repr=False)
+    ml_redirect_uri: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    erp_api_token: str | None = field(default=None, repr=False)
+    config_path: Path | None = None
+    # [connector] section of the TOML file
+    rate_limit_per_second: float = field(default=10.0, validator=_positive)
+    reconcile_interval_minutes: float = field(default=10.0, validator=_positive)
+    ml_timeout_seconds: float = field(default=10.0, validator=_positive)
+    application_id: int | None = None
+    push_coalesce_seconds: float = 0.0
+    raw: Mapping[str, Any] = field(factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None,
+             config_path: Path | str | None = None) -> "Settings":
+        """Read the TOML file (if any) then apply the environment variables over it."""
+        env = os.environ if environ is None else environ
+        path = Path(config_path or env.get("CONNECTOR_CONFIG") or DEFAULT_CONFIG)
+        raw: dict[str, Any] = {}
+        if path.exists():
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise InvalidInput(f"{path}: {exc}") from exc
+        elif config_path is not None or "CONNECTOR_CONFIG" in env:
+            raise InvalidInput(f"{path}: no such config file")
+        section = raw.get("connector", {})
+        known = {"rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
+                 "application_id", "push_coalesce_seconds", "database_url", "redis_url",
+                 "ml_api_url"}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise InvalidInput(f"{path}: [connector] has unknown keys: {', '.join(unknown)}")
+        values: dict[str, Any] = {k: v for k, v in section.items() if k in known}
+        for var, key in (("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url"),
+                         ("ML_API_URL", "ml_api_url"), ("ML_CLIENT_ID", "ml_client_id"),
+                         ("ML_CLIENT_SECRET", "ml_client_secret"),
+                         ("ML_REDIRECT_URI", "ml_redirect_uri"),
+                         ("CONNECTOR_SECRET_KEY", "secret_key"),
+                         ("ERP_API_TOKEN", "erp_api_token")):
+            if env.get(var):
+                values[key] = env[var]
+        try:
+            return cls(config_path=path if path.exists() else None, raw=raw, **values)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+
+    def require_secret_key(self) -> str:
+        if not self.secret_key:
+            raise InvalidInput("CONNECTOR_SECRET_KEY is not set: it encrypts the ML tokens at "
+                               "rest (generate one with `meli-connector keygen`)")
+        return self.secret_key
