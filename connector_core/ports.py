@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.audit import AuditEntry
@@ -16,7 +16,7 @@ from connector_core.domain.commands import Command
 from connector_core.domain.errors import MarketplaceError
 from connector_core.domain.items import ItemUpdate, MarketItem
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow
-from connector_core.domain.notifications import Notification
+from connector_core.domain.notifications import InboxEntry, Notification
 from connector_core.domain.orders import ErpEvent, Order, OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy
@@ -201,6 +201,34 @@ class JobOutbox(Protocol):
     def add(self, command: Command) -> bool: ...
 
 
+class InboxRepository(Protocol):
+    """Notifications as ML posted them, stored durably before the webhook answers 200.
+
+    ``add`` deduplicates on (topic, resource) among entries not yet processed: a duplicate
+    joins the waiting entry (its ``duplicates`` count grows) and ``add`` returns that entry's
+    id with ``False``. Once processed, a new notification for the same resource is new work.
+    """
+
+    def add(self, notification: Notification, raw: dict[str, Any],
+            received_at: datetime) -> tuple[int, bool]: ...
+
+    def get(self, entry_id: int) -> InboxEntry | None: ...
+
+    def mark_processed(self, entry_id: int, outcome: str, at: datetime) -> None: ...
+
+    def unprocessed(self, received_before: datetime, limit: int) -> list[InboxEntry]:
+        """Entries still waiting, oldest first (the sweeper re-dispatches these)."""
+        ...
+
+
+class CheckpointRepository(Protocol):
+    """Reconciliation checkpoints, e.g. ``("main", "orders")`` -> last window end."""
+
+    def get(self, account: str, name: str) -> datetime | None: ...
+
+    def set(self, account: str, name: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving without ``commit`` rolls back."""
 
@@ -212,6 +240,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     audit: AuditLog
     jobs: JobOutbox
+    inbox: InboxRepository
+    checkpoints: CheckpointRepository
 
     def __enter__(self) -> Self: ...
 

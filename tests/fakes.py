@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from attrs import define, evolve, field
 
@@ -19,7 +19,7 @@ from connector_core.domain.commands import Command
 from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceRejected
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow, MappingTable
-from connector_core.domain.notifications import Notification
+from connector_core.domain.notifications import InboxEntry, Notification
 from connector_core.domain.orders import ErpEvent, Order, OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy
@@ -53,6 +53,8 @@ class Store:
     events: list[ErpEvent] = field(factory=list)
     audit: list[AuditEntry] = field(factory=list)
     jobs: list[Command] = field(factory=list)
+    inbox: dict[int, InboxEntry] = field(factory=dict)
+    checkpoints: dict[tuple[str, str], datetime] = field(factory=dict)
 
 
 class _Repo:
@@ -165,6 +167,39 @@ class FakeJobs(_Repo):
         return True
 
 
+class FakeInbox(_Repo):
+    def add(self, notification: Notification, raw: dict[str, Any],
+            received_at: datetime) -> tuple[int, bool]:
+        for entry in self.s.inbox.values():
+            if (entry.processed_at is None
+                    and entry.notification.dedup_key == notification.dedup_key):
+                self.s.inbox[entry.id] = evolve(entry, duplicates=entry.duplicates + 1)
+                return entry.id, False
+        entry_id = len(self.s.inbox) + 1
+        self.s.inbox[entry_id] = InboxEntry(id=entry_id, notification=notification,
+                                            received_at=received_at, raw=raw)
+        return entry_id, True
+
+    def get(self, entry_id: int) -> InboxEntry | None:
+        return self.s.inbox.get(entry_id)
+
+    def mark_processed(self, entry_id: int, outcome: str, at: datetime) -> None:
+        self.s.inbox[entry_id] = evolve(self.s.inbox[entry_id], processed_at=at, outcome=outcome)
+
+    def unprocessed(self, received_before: datetime, limit: int) -> list[InboxEntry]:
+        waiting = [e for e in self.s.inbox.values()
+                   if e.processed_at is None and e.received_at < received_before]
+        return sorted(waiting, key=lambda e: e.id)[:limit]
+
+
+class FakeCheckpoints(_Repo):
+    def get(self, account: str, name: str) -> datetime | None:
+        return self.s.checkpoints.get((account, name))
+
+    def set(self, account: str, name: str, at: datetime) -> None:
+        self.s.checkpoints[(account, name)] = at
+
+
 class FakeUnitOfWork:
     def __init__(self, store: Store | None = None) -> None:
         self.store = store or Store()
@@ -178,11 +213,14 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self)
         self.audit = FakeAudit(self)
         self.jobs = FakeJobs(self)
+        self.inbox = FakeInbox(self)
+        self.checkpoints = FakeCheckpoints(self)
 
     def __enter__(self) -> Self:
         assert self.work is None, "FakeUnitOfWork is not re-entrant"
         self.work = copy.copy(self.store)
-        for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor"):
+        for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor",
+                     "inbox", "checkpoints"):
             setattr(self.work, name, dict(getattr(self.store, name)))
         for name in ("events", "audit", "jobs"):
             setattr(self.work, name, list(getattr(self.store, name)))

@@ -2,8 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 
 class Topic(StrEnum):
@@ -42,3 +43,16 @@ class Notification:
         if len(parts) >= 2 and parts[0] in ("orders", "items"):
             return parts[1]
         return None
+
+
+@frozen(kw_only=True)
+class InboxEntry:
+    """A notification stored on arrival, before ML gets its 200 (rule 5)."""
+
+    id: int
+    notification: Notification
+    received_at: datetime
+    raw: dict[str, Any] = field(factory=dict)
+    duplicates: int = 0
+    processed_at: datetime | None = None
+    outcome: str = ""
