@@ -232,16 +232,36 @@ class CheckpointRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving without ``commit`` rolls back."""
 
-    accounts: AccountRepository
-    mappings: MappingRepository
-    stock: StockRepository
-    orders: OrderRepository
-    prices: PriceRepository
-    outbox: OutboxRepository
-    audit: AuditLog
-    jobs: JobOutbox
-    inbox: InboxRepository
-    checkpoints: CheckpointRepository
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def mappings(self) -> MappingRepository: ...
+
+    @property
+    def stock(self) -> StockRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def prices(self) -> PriceRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def jobs(self) -> JobOutbox: ...
+
+    @property
+    def inbox(self) -> InboxRepository: ...
+
+    @property
+    def checkpoints(self) -> CheckpointRepository: ...
+
 
     def __enter__(self) -> Self: ...
 

@@ -6,7 +6,7 @@ rules hold by construction: an item with variations is updated through a ``varia
 carrying *every* variation id ML reported, and a price change goes to all of them at once.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from attrs import field, frozen
@@ -20,6 +20,14 @@ class MarketVariation:
     seller_sku: str | None = None
 
 
+def _variations(values: Iterable[MarketVariation]) -> tuple[MarketVariation, ...]:
+    return tuple(values)
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @frozen(kw_only=True)
 class MarketItem:
     """What the connector needs of ``GET /items/{id}?include_attributes=all``."""
@@ -31,9 +39,9 @@ class MarketItem:
     price: Decimal
     currency_id: str
     available_quantity: int
-    variations: tuple[MarketVariation, ...] = field(default=(), converter=tuple)
+    variations: tuple[MarketVariation, ...] = field(default=(), converter=_variations)
     seller_sku: str | None = None
-    sub_status: tuple[str, ...] = field(default=(), converter=tuple)
+    sub_status: tuple[str, ...] = field(default=(), converter=_strings)
     title: str = ""
     last_updated: str | None = None
 

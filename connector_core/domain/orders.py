@@ -17,6 +17,7 @@ Rule 4: an order state is applied only when its ``last_updated`` is strictly new
 stored; an equal or older state is a duplicate or a late delivery and changes nothing.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -57,13 +58,17 @@ class OrderLine:
         return Listing(account, self.item_id, self.variation_id)
 
 
+def _lines(values: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
+    return tuple(values)
+
+
 @frozen
 class Order:
     id: int
     account: str
     status: str
     last_updated: datetime = field(validator=aware)
-    lines: tuple[OrderLine, ...] = field(converter=tuple)
+    lines: tuple[OrderLine, ...] = field(converter=_lines)
     pack_id: int | None = None
     date_created: datetime | None = field(default=None, validator=aware_or_none)
     total_amount: Decimal | None = None
