@@ -1,0 +1,54 @@
+"""``Locks`` implementations: Redis (every process of a deployment) and threads (one process).
+
+A database-backed implementation for deployments without Redis lives with the SQL adapter.
+"""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import redis
+from redis.exceptions import LockError
+
+
+class RedisLocks:
+    """Named locks in Redis (redis-py's ``Lock``: a token key with a TTL, released by owner)."""
+
+    def __init__(self, client: "redis.Redis", *, prefix: str = "meli-connector:lock:") -> None:
+        self._client = client
+        self._prefix = prefix
+
+    @contextmanager
+    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+        lock = self._client.lock(self._prefix + name, timeout=ttl, sleep=0.02,
+                                 blocking=True, blocking_timeout=wait)
+        if not lock.acquire():
+            raise TimeoutError(f"lock {name!r} not acquired within {wait} s")
+        try:
+            yield
+        finally:
+            # LockError: the TTL ran out while held; another holder may already have it
+            with suppress(LockError):
+                lock.release()
+
+
+class ThreadLocks:
+    """Named locks for one process (the laptop setup): ``ttl`` is not enforced."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        started = time.monotonic()
+        if not lock.acquire(timeout=wait):
+            raise TimeoutError(f"lock {name!r} not acquired within "
+                               f"{time.monotonic() - started:.1f} s")
+        try:
+            yield
+        finally:
+            lock.release()
