@@ -206,7 +206,9 @@ class InboxRepository(Protocol):
 
     ``add`` deduplicates on (topic, resource) among entries not yet processed: a duplicate
     joins the waiting entry (its ``duplicates`` count grows) and ``add`` returns that entry's
-    id with ``False``. Once processed, a new notification for the same resource is new work.
+    id with ``False``. Once processed, a new notification for the same resource is new work,
+    unless it carries an ML ``_id`` (``Notification.ml_id``) already stored: ML's retries and
+    ``/missed_feeds`` repeat the same ``_id``, and those are always duplicates.
     """
 
     def add(self, notification: Notification, raw: dict[str, Any],

@@ -171,8 +171,10 @@ class FakeInbox(_Repo):
     def add(self, notification: Notification, raw: dict[str, Any],
             received_at: datetime) -> tuple[int, bool]:
         for entry in self.s.inbox.values():
-            if (entry.processed_at is None
-                    and entry.notification.dedup_key == notification.dedup_key):
+            same_ml_id = (notification.ml_id is not None
+                          and entry.notification.ml_id == notification.ml_id)
+            if same_ml_id or (entry.processed_at is None
+                              and entry.notification.dedup_key == notification.dedup_key):
                 self.s.inbox[entry.id] = evolve(entry, duplicates=entry.duplicates + 1)
                 return entry.id, False
         entry_id = len(self.s.inbox) + 1

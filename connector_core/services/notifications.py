@@ -1,11 +1,13 @@
 """Use cases: route a stored ML notification, and fetch-and-apply an order."""
 
+from typing import Any
+
 from attrs import frozen
 
-from connector_core.domain.commands import Command, PushItem, SyncOrder
+from connector_core.domain.commands import Command, ProcessNotification, PushItem, SyncOrder
 from connector_core.domain.errors import UnknownAccount
 from connector_core.domain.notifications import ITEM_TOPICS, ORDER_TOPICS, Notification
-from connector_core.ports import MarketplaceGateway, UnitOfWork
+from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
 from connector_core.services.order_seen import OrderSeenResult, order_seen
 
 
@@ -17,6 +19,25 @@ class Routing:
     ignored: str = ""
 
 
+def _route(notification: Notification, uow: UnitOfWork) -> Routing:
+    account = (uow.accounts.by_user_id(notification.user_id)
+               if notification.user_id is not None else None)
+    if account is None:
+        return Routing(None, f"unknown seller user_id {notification.user_id}")
+    resource_id = notification.resource_id()
+    if notification.topic in ORDER_TOPICS:
+        if resource_id is None or not resource_id.isdigit():
+            return Routing(None, f"unexpected order resource {notification.resource!r}")
+        return Routing(SyncOrder(account.name, int(resource_id)))
+    if notification.topic in ITEM_TOPICS:
+        if resource_id is None:
+            return Routing(None, f"unexpected item resource {notification.resource!r}")
+        if not uow.mappings.rows_for_item(account.name, resource_id):
+            return Routing(None, f"item {resource_id} is not mapped")
+        return Routing(PushItem(account.name, resource_id))
+    return Routing(None, f"topic {notification.topic!r} is recorded, not processed")
+
+
 def route_notification(notification: Notification, *, uow: UnitOfWork) -> Routing:
     """Decide what a notification means; adds the resulting job to the unit of work.
 
@@ -24,27 +45,42 @@ def route_notification(notification: Notification, *, uow: UnitOfWork) -> Routin
     notification for an item the connector does not map is ignored (it has nothing to say).
     """
     with uow:
-        account = (uow.accounts.by_user_id(notification.user_id)
-                   if notification.user_id is not None else None)
-        if account is None:
-            return Routing(None, f"unknown seller user_id {notification.user_id}")
-        resource_id = notification.resource_id()
-        command: Command
-        if notification.topic in ORDER_TOPICS:
-            if resource_id is None or not resource_id.isdigit():
-                return Routing(None, f"unexpected order resource {notification.resource!r}")
-            command = SyncOrder(account.name, int(resource_id))
-        elif notification.topic in ITEM_TOPICS:
-            if resource_id is None:
-                return Routing(None, f"unexpected item resource {notification.resource!r}")
-            if not uow.mappings.rows_for_item(account.name, resource_id):
-                return Routing(None, f"item {resource_id} is not mapped")
-            command = PushItem(account.name, resource_id)
-        else:
-            return Routing(None, f"topic {notification.topic!r} is recorded, not processed")
-        uow.jobs.add(command)
+        routing = _route(notification, uow)
+        if routing.command is not None:
+            uow.jobs.add(routing.command)
+            uow.commit()
+    return routing
+
+
+def receive_notification(notification: Notification, raw: dict[str, Any], *, uow: UnitOfWork,
+                         clock: Clock) -> tuple[int, bool]:
+    """Store a notification durably and queue its processing, in one transaction.
+
+    This is all the webhook does before answering 200. A duplicate of a notification still
+    waiting joins it (no new job); returns ``(inbox_id, is_new)``.
+    """
+    with uow:
+        entry_id, is_new = uow.inbox.add(notification, raw, clock.now())
+        if is_new:
+            uow.jobs.add(ProcessNotification(entry_id))
         uow.commit()
-    return Routing(command)
+    return entry_id, is_new
+
+
+def process_notification(cmd: ProcessNotification, *, uow: UnitOfWork, clock: Clock) -> Routing:
+    """Route a stored notification and mark it processed, in one transaction (idempotent)."""
+    with uow:
+        entry = uow.inbox.get(cmd.inbox_id)
+        if entry is None or entry.processed_at is not None:
+            return Routing(None, "already processed" if entry else "no such inbox entry")
+        routing = _route(entry.notification, uow)
+        if routing.command is not None:
+            uow.jobs.add(routing.command)
+        outcome = (f"queued {type(routing.command).__name__}" if routing.command is not None
+                   else f"ignored: {routing.ignored}")
+        uow.inbox.mark_processed(entry.id, outcome, clock.now())
+        uow.commit()
+    return routing
 
 
 def sync_order(cmd: SyncOrder, *, uow: UnitOfWork,
