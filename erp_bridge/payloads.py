@@ -1,0 +1,171 @@
+"""Validation of what the ERP sends, and the JSON of what it reads back.
+
+Every problem is reported with the path of the offending field (``updates[3].quantity``) and
+nothing is applied when any entry of a batch is invalid.
+"""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from connector_core.domain.errors import InvalidInput
+from connector_core.domain.orders import ErpEvent, Order
+from connector_core.domain.prices import ErpPrice
+from connector_core.domain.stock import StockReport
+
+MAX_BATCH = 10_000
+DEFAULT_WAREHOUSE = "default"
+
+
+def invalid(path: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{path}: {message}" if path else message)
+
+
+def _object(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid(path, f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _text(data: dict[str, Any], key: str, path: str, *, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if value is None:
+        raise invalid(f"{path}{key}", "is required")
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        raise invalid(f"{path}{key}", f"expected a non-empty string without surrounding spaces, "
+                                    f"got {value!r}")
+    if len(value) > 200:
+        raise invalid(f"{path}{key}", "is longer than 200 characters")
+    return value
+
+
+def _whole(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(path, f"expected a whole number, got {value!r}")
+    if abs(value) > 10**9:
+        raise invalid(path, f"{value} is out of range")
+    return value
+
+
+def _money(value: Any, path: str) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise invalid(path, f"expected a number, got {value!r}")
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise invalid(path, f"expected a number, got {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise invalid(path, f"expected a number >= 0, got {value!r}")
+    return amount
+
+
+def parse_instant(value: Any, path: str, default: datetime) -> datetime:
+    """An ISO-8601 timestamp with a time zone (``2026-11-23T12:00:00-03:00``)."""
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise invalid(path, f"expected an ISO-8601 timestamp, got {value!r}") from None
+    else:
+        raise invalid(path, f"expected an ISO-8601 timestamp, got {value!r}")
+    if parsed.utcoffset() is None:
+        raise invalid(path, f"timestamp {value!r} has no time zone")
+    return parsed
+
+
+def _entries(body: Any) -> list[tuple[str, dict[str, Any]]]:
+    data = _object(body, "")
+    if "updates" in data:
+        updates = data["updates"]
+        if not isinstance(updates, list) or not updates:
+            raise invalid("updates", "expected a non-empty list")
+        if len(updates) > MAX_BATCH:
+            raise invalid("updates", f"at most {MAX_BATCH} entries per call, got {len(updates)}")
+        return [(f"updates[{i}].", _object(u, f"updates[{i}]")) for i, u in enumerate(updates)]
+    return [("", data)]
+
+
+def _unknown_keys(data: dict[str, Any], allowed: set[str], path: str) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise invalid(path.rstrip("."), f"unknown field(s): {', '.join(extra)}")
+
+
+def parse_stock(body: Any, now: datetime) -> list[StockReport]:
+    """``{"sku", "quantity", "warehouse"?, "as_of"?}`` or ``{"updates": [...]}``.
+
+    ``warehouse`` defaults to ``"default"``; ``as_of`` (when the figure was true in the ERP)
+    defaults to the time of the call.
+    """
+    reports = []
+    for path, data in _entries(body):
+        _unknown_keys(data, {"sku", "quantity", "warehouse", "as_of"}, path)
+        if "quantity" not in data:
+            raise invalid(f"{path}quantity", "is required")
+        reports.append(StockReport(
+            sku=_text(data, "sku", path),
+            warehouse=_text(data, "warehouse", path, default=DEFAULT_WAREHOUSE),
+            quantity=_whole(data["quantity"], f"{path}quantity"),
+            as_of=parse_instant(data.get("as_of"), f"{path}as_of", now)))
+    return reports
+
+
+def parse_prices(body: Any, now: datetime) -> list[ErpPrice]:
+    """``{"sku", "cost"?, "price"?, "as_of"?}`` (at least one of cost and price) or a batch."""
+    prices = []
+    for path, data in _entries(body):
+        _unknown_keys(data, {"sku", "cost", "price", "as_of"}, path)
+        sku = _text(data, "sku", path)
+        cost = _money(data.get("cost"), f"{path}cost")
+        price = _money(data.get("price"), f"{path}price")
+        if cost is None and price is None:
+            raise invalid(path.rstrip(".") or "body", "give at least one of cost and price")
+        at = parse_instant(data.get("as_of"), f"{path}as_of", now)
+        prices.append(ErpPrice(sku=sku, cost=cost, cost_as_of=at if cost is not None else None,
+                               list_price=price,
+                               list_price_as_of=at if price is not None else None))
+    return prices
+
+
+def parse_order_id(value: Any) -> int:
+    text = str(value)
+    if not text.isdigit() or len(text) > 20:
+        raise invalid("order_id", f"expected an ML order id (digits), got {value!r}")
+    return int(text)
+
+
+def _json_decimal(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "account": order.account,
+        "status": order.status,
+        "last_updated": order.last_updated.isoformat(),
+        "date_created": order.date_created.isoformat() if order.date_created else None,
+        "pack_id": order.pack_id,
+        "total_amount": _json_decimal(order.total_amount),
+        "currency_id": order.currency_id,
+        "buyer_id": order.buyer_id,
+        "lines": [{
+            "item_id": line.item_id,
+            "variation_id": line.variation_id,
+            "seller_sku": line.seller_sku,
+            "quantity": line.quantity,
+            "unit_price": _json_decimal(line.unit_price),
+            "currency_id": line.currency_id,
+        } for line in order.lines],
+    }
+
+
+def event_json(event: ErpEvent) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type.value, "order_id": event.order_id,
+            "account": event.account, "order": order_json(event.order)}
