@@ -1,0 +1,205 @@
+"""The HTTP contract of CONTRACT §5, on in-memory ports."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connector_core.domain.accounts import Account
+from connector_core.domain.commands import ProcessNotification
+from connector_core.domain.mapping import Listing, MappingRow, MappingTable
+from erp_bridge import ErpBridge
+from tests.fakes import FakeUnitOfWork, FixedClock, Store
+from webhook_app import WebhookServices, WebhookSettings, create_app
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "ml"  # vendored copies of shared/fixtures
+T = datetime(2026, 11, 23, 12, tzinfo=UTC)
+TOKEN = "s3cret-token"
+
+
+def build(settings: WebhookSettings | None = None, healthy: bool = True, dispatch=None):
+    uow = FakeUnitOfWork(Store(accounts={"main": Account("main", 468424240, "MLA")},
+                               table=MappingTable([MappingRow("A", Listing("main", "MLA1"))])))
+    clock = FixedClock(T)
+    dispatched: list[int] = []
+    services = WebhookServices(
+        uow_factory=lambda: uow, clock=clock,
+        bridge=ErpBridge(lambda: uow, clock, after_commit=lambda: dispatched.append(1)),
+        dispatch=dispatch or (lambda: dispatched.append(1)),
+        health=lambda: {"database": (True, "ok"), "redis": (healthy, "down" if not healthy
+                                                             else "ok")},
+        oauth_callback=lambda code, state: f"connected with {code}",
+        settings=settings or WebhookSettings(erp_api_token=TOKEN))
+    app = create_app(services, {"TESTING": True})
+    return app.test_client(), uow, dispatched
+
+
+NOTE = {"_id": "f9f08571", "resource": "/orders/2195160686", "user_id": 468424240,
+        "topic": "orders_v2", "application_id": 5503910054141466, "attempts": 1,
+        "sent": "2019-10-30T16:19:20.129Z", "received": "2019-10-30T16:19:20.106Z"}
+
+
+class TestNotifications:
+    def test_stored_queued_and_answered_200(self):
+        client, uow, dispatched = build()
+        response = client.post("/notifications", json=NOTE)
+        assert response.status_code == 200
+        entry_id = response.get_json()["id"]
+        assert uow.store.inbox[entry_id].notification.ml_id == "f9f08571"
+        assert uow.store.jobs == [ProcessNotification(entry_id)] and dispatched == [1]
+
+    def test_duplicates_are_harmless(self):
+        client, uow, dispatched = build()
+        answers = [client.post("/notifications", json=NOTE) for _ in range(5)]
+        assert {a.status_code for a in answers} == {200}
+        assert len(uow.store.inbox) == 1 and len(uow.store.jobs) == 1 and dispatched == [1]
+
+    def test_string_user_id_and_misspelled_received_are_accepted(self):
+        client, uow, _ = build()
+        body = {**NOTE, "user_id": "468424240", "recieved": NOTE["received"]}
+        del body["received"]
+        assert client.post("/notifications", json=body).status_code == 200
+        (entry,) = uow.store.inbox.values()
+        assert entry.notification.user_id == 468424240
+        assert entry.notification.received is not None
+
+    @pytest.mark.parametrize("fixture", ["notification_orders_v2_ml_doc.json",
+                                         "notification_items_ml_doc.json",
+                                         "notification_stock_locations_ml_doc.json"])
+    def test_real_ml_payloads_are_accepted(self, fixture):
+        path = FIXTURES / fixture
+        client, uow, _ = build()
+        assert client.post("/notifications", data=path.read_bytes(),
+                           content_type="application/json").status_code == 200
+        assert len(uow.store.inbox) == 1
+
+    @pytest.mark.parametrize(("body", "message"), [
+        (b"not json", "not JSON"), (b"[1]", "JSON object"),
+        (json.dumps({"resource": "/orders/1"}).encode(), "`topic`"),
+        (json.dumps({"topic": "orders_v2"}).encode(), "`resource`"),
+        (json.dumps({**NOTE, "user_id": "abc"}).encode(), "user_id must be a number"),
+    ])
+    def test_bad_bodies_get_400_and_store_nothing(self, body, message):
+        client, uow, _ = build()
+        response = client.post("/notifications", data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "bad_request"
+        assert message in response.get_json()["message"]
+        assert uow.store.inbox == {}
+
+    def test_wrong_application_id_is_forbidden_when_configured(self):
+        client, uow, _ = build(WebhookSettings(application_id=1))
+        assert client.post("/notifications", json=NOTE).status_code == 403
+        assert uow.store.inbox == {}
+        ok_client, _, _ = build(WebhookSettings(application_id=5503910054141466))
+        assert ok_client.post("/notifications", json=NOTE).status_code == 200
+
+    def test_unknown_topics_and_sellers_are_recorded_with_200(self):
+        client, uow, _ = build()
+        assert client.post("/notifications", json={**NOTE, "topic": "questions"}).status_code \
+            == 200
+        assert client.post("/notifications",
+                           json={**NOTE, "_id": "other", "user_id": 1}).status_code == 200
+        assert len(uow.store.inbox) == 2
+
+    def test_still_200_when_the_queue_is_down(self):
+        def broken() -> None:  # dispatch must swallow its own errors; this one is polite
+            return None
+        client, uow, _ = build(dispatch=broken)
+        assert client.post("/notifications", json=NOTE).status_code == 200
+        assert len(uow.store.jobs) == 1  # waits in the job outbox for the sweeper
+
+    def test_body_size_limit(self):
+        client, uow, _ = build(WebhookSettings(max_body_bytes=100))
+        response = client.post("/notifications", json={**NOTE, "pad": "x" * 200})
+        assert response.status_code == 413 and uow.store.inbox == {}
+
+    def test_ip_allow_list_honours_the_configured_proxy(self):
+        settings = WebhookSettings(allowed_ips=("54.88.218.97",), trusted_proxies=1)
+        client, _, _ = build(settings)
+        ok = client.post("/notifications", json=NOTE,
+                         headers={"X-Forwarded-For": "54.88.218.97"})
+        denied = client.post("/notifications", json=NOTE,
+                             headers={"X-Forwarded-For": "10.1.2.3"})
+        assert (ok.status_code, denied.status_code) == (200, 403)
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class TestErpRoutes:
+    auth = AUTH
+
+    def test_requires_the_bearer_token(self):
+        client, uow, _ = build()
+        assert client.post("/erp/stock", json={"sku": "A", "quantity": 1}).status_code == 401
+        wrong = client.post("/erp/stock", json={"sku": "A", "quantity": 1},
+                            headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and uow.store.reports == {}
+
+    def test_disabled_without_a_configured_token(self):
+        client, _, _ = build(WebhookSettings())
+        response = client.post("/erp/stock", json={"sku": "A", "quantity": 1},
+                               headers=self.auth)
+        assert response.status_code == 503 and response.get_json()["error"] == "not_configured"
+
+    def test_stock_single_and_batch(self):
+        client, uow, dispatched = build()
+        assert client.post("/erp/stock", json={"sku": "A", "quantity": 12, "warehouse": "main"},
+                           headers=self.auth).status_code == 202
+        response = client.post("/erp/stock", headers=self.auth, json={"updates": [
+            {"sku": "B", "quantity": 3}, {"sku": "C", "quantity": 4, "warehouse": "x"}]})
+        assert response.status_code == 202 and response.get_json()["applied"] == 2
+        assert set(uow.store.reports) == {("A", "main"), ("B", "default"), ("C", "x")}
+        assert dispatched == [1, 1]
+
+    def test_bad_input_is_400_with_the_field_named(self):
+        client, uow, _ = build()
+        response = client.post("/erp/stock", headers=self.auth,
+                               json={"updates": [{"sku": "A", "quantity": 1},
+                                                 {"sku": "B", "quantity": -0.5}]})
+        assert response.status_code == 400
+        assert response.get_json() == {
+            "error": "invalid",
+            "message": "updates[1].quantity: expected a whole number, got -0.5"}
+        assert uow.store.reports == {}
+        no_json = client.post("/erp/prices", headers=self.auth, data="x")
+        assert no_json.status_code == 400
+
+    def test_prices_accounted_and_events(self):
+        client, _uow, _ = build()
+        assert client.post("/erp/prices", headers=self.auth,
+                           json={"sku": "A", "cost": 100.0}).status_code == 202
+        response = client.post("/erp/orders/2000003508419013/accounted", headers=self.auth)
+        assert response.status_code == 200 and response.get_json()["first_time"]
+        bad = client.post("/erp/orders/abc/accounted", headers=self.auth)
+        assert bad.status_code == 400
+        events = client.get("/erp/events?after=0&limit=10", headers=self.auth)
+        assert events.get_json() == {"events": [], "next": 0}
+        assert client.get("/erp/events?after=x", headers=self.auth).status_code == 400
+
+
+class TestOps:
+    def test_health_is_503_when_a_dependency_is_down(self):
+        assert build()[0].get("/healthz").status_code == 200
+        response = build(healthy=False)[0].get("/healthz")
+        assert response.status_code == 503
+        assert response.get_json()["checks"]["redis"] == {"ok": False, "detail": "down"}
+
+    def test_metrics_count_notifications(self):
+        client, _, _ = build()
+        client.post("/notifications", json=NOTE)
+        text = client.get("/metrics").get_data(as_text=True)
+        assert 'connector_notifications_total{outcome="stored",topic="orders_v2"}' in text
+
+    def test_oauth_callback_pages(self):
+        client, _, _ = build()
+        ok = client.get("/auth/callback?code=TG-1&state=abc")
+        assert ok.status_code == 200 and "connected with TG-1" in ok.get_data(as_text=True)
+        assert client.get("/auth/callback?state=abc").status_code == 400
+        assert client.get("/auth/callback?error=access_denied").status_code == 400
+
+    def test_unknown_routes_answer_json(self):
+        response = build()[0].get("/nope")
+        assert response.status_code == 404 and response.get_json()["error"] == "not_found"

@@ -1,0 +1,97 @@
+"""``POST /notifications``: store, queue, answer 200 — well inside ML's 500 ms.
+
+The body is validated just enough to store it: ``topic`` and ``resource`` must be strings
+(400 otherwise). ``user_id`` may arrive as a string and ``received`` misspelled ``recieved``;
+unknown topics and sellers are stored and answered 200 (the job records why they are not
+processed). When the queue is down the answer is still 200: the notification is in the inbox
+and the sweeper queues it when the queue is back.
+"""
+
+import json
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from connector_core.domain.notifications import Notification
+from connector_core.services.notifications import receive_notification
+from webhook_app.errors import error
+from webhook_app.metrics import ACK_SECONDS, NOTIFICATIONS
+from webhook_app.services import WebhookServices
+
+bp = Blueprint("notifications", __name__)
+log = logging.getLogger(__name__)
+
+
+class BadNotification(ValueError):
+    pass
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadNotification(f"{name} must be a number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise BadNotification(f"{name} must be a number, got {value!r}")
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.utcoffset() is not None else None
+
+
+def parse_notification(body: Any) -> Notification:
+    if not isinstance(body, dict):
+        raise BadNotification("the body must be a JSON object")
+    topic, resource = body.get("topic"), body.get("resource")
+    if not isinstance(topic, str) or not topic:
+        raise BadNotification("`topic` is missing or not a string")
+    if not isinstance(resource, str) or not resource:
+        raise BadNotification("`resource` is missing or not a string")
+    ml_id = body.get("_id", body.get("id"))
+    return Notification(
+        topic=topic, resource=resource,
+        user_id=_int(body.get("user_id"), "user_id"),
+        application_id=_int(body.get("application_id"), "application_id"),
+        attempts=_int(body.get("attempts"), "attempts"),
+        sent=_instant(body.get("sent")),
+        received=_instant(body.get("received", body.get("recieved"))),
+        ml_id=str(ml_id) if ml_id not in (None, "") else None)
+
+
+@bp.post("/notifications")
+def receive() -> tuple[Response, int] | Response:
+    started = time.perf_counter()
+    services: WebhookServices = current_app.extensions["connector"]
+    try:
+        body = json.loads(request.get_data(cache=False) or b"")
+        notification = parse_notification(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        NOTIFICATIONS.labels(topic="-", outcome="bad_request").inc()
+        message = str(exc) if isinstance(exc, BadNotification) else "the body is not JSON"
+        return error(400, "bad_request", message)
+    expected = services.settings.application_id
+    if expected is not None and notification.application_id != expected:
+        NOTIFICATIONS.labels(topic=notification.topic, outcome="wrong_application").inc()
+        return error(403, "forbidden",
+                     f"application_id {notification.application_id} is not this application")
+    entry_id, is_new = receive_notification(notification, body, uow=services.uow_factory(),
+                                            clock=services.clock)
+    if is_new:
+        services.dispatch()
+    NOTIFICATIONS.labels(topic=notification.topic,
+                         outcome="stored" if is_new else "duplicate").inc()
+    ACK_SECONDS.observe(time.perf_counter() - started)
+    return Response(json.dumps({"id": entry_id, "duplicate": not is_new}), status=200,
+                    mimetype="application/json")
