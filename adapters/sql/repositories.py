@@ -1,0 +1,636 @@
+"""The repository ports over one SQLAlchemy session, translating rows <-> domain objects.
+
+Writes that must be atomic under concurrency are single statements (``INSERT ... ON
+CONFLICT``), never read-then-write; see each method. Lookups go through indexes: SKU
+(``ix_mapping_rows_sku``, the primary keys of ``stock_reports``/``holds`` and ``ix_holds_sku``),
+listing (``uq_mapping_rows_listing``), order id (primary keys).
+"""
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from attrs import frozen
+from sqlalchemy import Select, case, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from adapters.serialization import (
+    command_from_json,
+    command_to_json,
+    order_from_json,
+    order_to_json,
+)
+from adapters.sql.rows import (
+    AccountRow,
+    AuditRow,
+    CatalogSkuRow,
+    CheckpointRow,
+    CompetitorPriceRow,
+    ErpEventRow,
+    ErpPriceRow,
+    HoldRow,
+    InboxRow,
+    JobRow,
+    KitComponentRow,
+    MappingRowRow,
+    OrderRow,
+    OutboxSequenceRow,
+    PricingRuleRow,
+    StockReportRow,
+)
+from connector_core.domain.accounts import Account
+from connector_core.domain.audit import AuditEntry, AuditOutcome
+from connector_core.domain.commands import Command
+from connector_core.domain.mapping import Kit, KitCatalog, Listing, MappingRow
+from connector_core.domain.notifications import InboxEntry, Notification
+from connector_core.domain.orders import ErpEvent, ErpEventType, OrderRecord
+from connector_core.domain.prices import ErpPrice
+from connector_core.domain.pricing import PricingPolicy, PricingRule
+from connector_core.domain.stock import Hold, StockReport
+
+T = TypeVar("T")
+CHUNK = 500  # bound the number of bind parameters per IN (...)
+OUTBOX_SEQUENCE = "erp_events"
+
+
+def _chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def insert_for_dialect(dialect_name: str, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the database (PostgreSQL or SQLite)."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_for(session: Session, table: Any) -> Any:
+    return insert_for_dialect(session.get_bind().dialect.name, table)
+
+
+class _Repo:
+    def __init__(self, session_of: Callable[[], Session]) -> None:
+        self._session_of = session_of
+
+    @property
+    def session(self) -> Session:
+        return self._session_of()
+
+    def _all(self, stmt: Select[T]) -> list[T]:
+        # populate_existing: rows written by ON CONFLICT statements are re-read, not cached.
+        return list(self.session.scalars(stmt.execution_options(populate_existing=True)))
+
+
+def variation_key(variation_id: int | None) -> int:
+    return 0 if variation_id is None else variation_id
+
+
+def _variation(stored: int) -> int | None:
+    return None if stored == 0 else stored
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+def account_from_row(row: AccountRow) -> Account:
+    return Account(name=row.name, user_id=row.user_id, site_id=row.site_id,
+                   warehouses=None if row.warehouses is None else frozenset(row.warehouses))
+
+
+class SqlAccounts(_Repo):
+    def get(self, name: str) -> Account | None:
+        row = self.session.get(AccountRow, name)
+        return None if row is None else account_from_row(row)
+
+    def by_user_id(self, user_id: int) -> Account | None:
+        rows = self._all(select(AccountRow).where(AccountRow.user_id == user_id))
+        return account_from_row(rows[0]) if rows else None
+
+    def list(self) -> list[Account]:
+        rows = self._all(select(AccountRow).order_by(AccountRow.name))
+        return [account_from_row(r) for r in rows]
+
+    def upsert(self, account: Account) -> None:
+        """Create the account or update its user id, site and warehouses (tokens untouched)."""
+        warehouses = None if account.warehouses is None else sorted(account.warehouses)
+        stmt = insert_for(self.session, AccountRow).values(
+            name=account.name, user_id=account.user_id, site_id=account.site_id,
+            warehouses=warehouses, token_scope="")
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=[AccountRow.name],
+            set_={"user_id": stmt.excluded.user_id, "site_id": stmt.excluded.site_id,
+                  "warehouses": stmt.excluded.warehouses}))
+
+
+# --- mappings ---------------------------------------------------------------------------
+
+def mapping_from_row(row: MappingRowRow) -> MappingRow:
+    return MappingRow(sku=row.sku,
+                      listing=Listing(row.account, row.item_id, _variation(row.variation_id)),
+                      safety_stock=row.safety_stock, max_quantity=row.max_quantity,
+                      active=row.active)
+
+
+def mapping_values(row: MappingRow) -> dict[str, Any]:
+    return {"sku": row.sku, "account": row.listing.account, "item_id": row.listing.item_id,
+            "variation_id": variation_key(row.listing.variation_id),
+            "safety_stock": row.safety_stock, "max_quantity": row.max_quantity,
+            "active": row.active}
+
+
+def _mapping_order() -> tuple[Any, ...]:
+    return (MappingRowRow.sku, MappingRowRow.account, MappingRowRow.item_id,
+            MappingRowRow.variation_id)
+
+
+class SqlMappings(_Repo):
+    def kits(self) -> KitCatalog:
+        components: dict[str, dict[str, int]] = {}
+        for row in self._all(select(KitComponentRow)):
+            components.setdefault(row.kit_sku, {})[row.component_sku] = row.units
+        return KitCatalog(Kit(sku, parts) for sku, parts in sorted(components.items()))
+
+    def rows_for_skus(self, skus: Collection[str]) -> list[MappingRow]:
+        found: list[MappingRow] = []
+        for batch in _chunks(sorted(set(skus))):
+            stmt = select(MappingRowRow).where(MappingRowRow.sku.in_(batch))
+            found.extend(mapping_from_row(r) for r in self._all(stmt.order_by(*_mapping_order())))
+        return found
+
+    def rows_for_item(self, account: str, item_id: str) -> list[MappingRow]:
+        stmt = (select(MappingRowRow)
+                .where(MappingRowRow.account == account, MappingRowRow.item_id == item_id)
+                .order_by(MappingRowRow.variation_id))
+        return [mapping_from_row(r) for r in self._all(stmt)]
+
+    def row_for_listing(self, listing: Listing) -> MappingRow | None:
+        stmt = select(MappingRowRow).where(
+            MappingRowRow.account == listing.account, MappingRowRow.item_id == listing.item_id,
+            MappingRowRow.variation_id == variation_key(listing.variation_id))
+        rows = self._all(stmt)
+        return mapping_from_row(rows[0]) if rows else None
+
+    def items(self, account: str | None = None) -> list[tuple[str, str]]:
+        stmt = select(MappingRowRow.account, MappingRowRow.item_id).distinct()
+        if account is not None:
+            stmt = stmt.where(MappingRowRow.account == account)
+        return sorted((a, i) for a, i in self.session.execute(stmt))
+
+    # -- the admin's side (``mappings apply`` / ``export``) ------------------------------
+
+    def all_rows(self) -> list[MappingRow]:
+        stmt = select(MappingRowRow).order_by(*_mapping_order())
+        return [mapping_from_row(r) for r in self._all(stmt)]
+
+    def catalog_skus(self) -> list[str]:
+        return sorted(self.session.scalars(select(CatalogSkuRow.sku)))
+
+
+# --- stock ------------------------------------------------------------------------------
+
+def _hold_from_row(row: HoldRow) -> Hold:
+    return Hold(order_id=row.order_id, line=row.line, sku=row.sku, units=row.units,
+                accounted_at=row.accounted_at)
+
+
+class SqlStock(_Repo):
+    def save_report_if_newer(self, report: StockReport) -> bool:
+        """One statement: insert, or update only if strictly newer (concurrency-safe)."""
+        stmt = insert_for(self.session, StockReportRow).values(
+            sku=report.sku, warehouse=report.warehouse, quantity=report.quantity,
+            as_of=report.as_of)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[StockReportRow.sku, StockReportRow.warehouse],
+            set_={"quantity": stmt.excluded.quantity, "as_of": stmt.excluded.as_of},
+            where=StockReportRow.as_of < stmt.excluded.as_of,
+        ).returning(StockReportRow.sku)
+        return self.session.execute(stmt).first() is not None
+
+    def reports_for(self, skus: Collection[str]) -> list[StockReport]:
+        found: list[Any] = []
+        for batch in _chunks(sorted(set(skus))):
+            stmt = (select(StockReportRow).where(StockReportRow.sku.in_(batch))
+                    .order_by(StockReportRow.sku, StockReportRow.warehouse))
+            found.extend(StockReport(sku=r.sku, warehouse=r.warehouse, quantity=r.quantity,
+                                     as_of=r.as_of) for r in self._all(stmt))
+        return found
+
+    def holds_for_skus(self, skus: Collection[str]) -> list[Hold]:
+        found: list[Any] = []
+        for batch in _chunks(sorted(set(skus))):
+            stmt = (select(HoldRow).where(HoldRow.sku.in_(batch))
+                    .order_by(HoldRow.order_id, HoldRow.line, HoldRow.sku))
+            found.extend(_hold_from_row(r) for r in self._all(stmt))
+        return found
+
+    def holds_for_order(self, order_id: int) -> list[Hold]:
+        stmt = (select(HoldRow).where(HoldRow.order_id == order_id)
+                .order_by(HoldRow.line, HoldRow.sku))
+        return [_hold_from_row(r) for r in self._all(stmt)]
+
+    def put_holds(self, holds: Iterable[Hold]) -> None:
+        for hold in holds:
+            stmt = insert_for(self.session, HoldRow).values(
+                order_id=hold.order_id, line=hold.line, sku=hold.sku, units=hold.units,
+                accounted_at=hold.accounted_at)
+            self.session.execute(stmt.on_conflict_do_update(
+                index_elements=[HoldRow.order_id, HoldRow.line, HoldRow.sku],
+                set_={"units": stmt.excluded.units, "accounted_at": stmt.excluded.accounted_at}))
+
+    def delete_holds(self, keys: Iterable[tuple[int, str, str]]) -> None:
+        for batch in _chunks(sorted(set(keys))):
+            self.session.execute(
+                delete(HoldRow)
+                .where(tuple_(HoldRow.order_id, HoldRow.line, HoldRow.sku).in_(batch))
+                .execution_options(synchronize_session=False))
+
+
+# --- orders -----------------------------------------------------------------------------
+
+def _emitted(text: str) -> frozenset[ErpEventType]:
+    return frozenset(ErpEventType(t) for t in text.split(",") if t)
+
+
+class SqlOrders(_Repo):
+    def get(self, order_id: int) -> OrderRecord | None:
+        """Lock the order id's row for the rest of the unit of work (creating a placeholder
+        row if there is none, so a concurrent first delivery waits too)."""
+        row = self._locked(order_id)
+        if row is None:
+            self.session.execute(insert_for(self.session, OrderRow)
+                                 .values(order_id=order_id, emitted="")
+                                 .on_conflict_do_nothing(index_elements=[OrderRow.order_id]))
+            row = self._locked(order_id)
+        assert row is not None
+        if row.payload is None and row.accounted_at is None and not row.emitted:
+            return None
+        return OrderRecord(order_id=row.order_id,
+                           order=None if row.payload is None else order_from_json(row.payload),
+                           accounted_at=row.accounted_at, emitted=_emitted(row.emitted))
+
+    def _locked(self, order_id: int) -> OrderRow | None:
+        stmt = select(OrderRow).where(OrderRow.order_id == order_id).with_for_update()
+        rows = self._all(stmt)
+        return rows[0] if rows else None
+
+    def save(self, record: OrderRecord) -> None:
+        order = record.order
+        values = {
+            "order_id": record.order_id,
+            "account": None if order is None else order.account,
+            "status": None if order is None else order.status,
+            "last_updated": None if order is None else order.last_updated,
+            "payload": None if order is None else order_to_json(order),
+            "accounted_at": record.accounted_at,
+            "emitted": ",".join(sorted(e.value for e in record.emitted)),
+        }
+        stmt = insert_for(self.session, OrderRow).values(**values)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=[OrderRow.order_id],
+            set_={k: getattr(stmt.excluded, k) for k in values if k != "order_id"}))
+
+
+# --- prices -----------------------------------------------------------------------------
+
+def _rule_from_row(row: PricingRuleRow) -> PricingRule:
+    return PricingRule(min_markup=row.min_markup, target_markup=row.target_markup,
+                       max_price=row.max_price, max_markup=row.max_markup,
+                       fee_rate=row.fee_rate, fixed_fee=row.fixed_fee,
+                       shipping_cost=row.shipping_cost, min_change=row.min_change,
+                       undercut=row.undercut, strategy=row.strategy)
+
+
+def rule_values(rule: PricingRule) -> dict[str, Any]:
+    return {"min_markup": rule.min_markup, "target_markup": rule.target_markup,
+            "max_price": rule.max_price, "max_markup": rule.max_markup,
+            "fee_rate": rule.fee_rate, "fixed_fee": rule.fixed_fee,
+            "shipping_cost": rule.shipping_cost, "min_change": rule.min_change,
+            "undercut": rule.undercut,
+            "strategy": None if rule.strategy is None else rule.strategy.value}
+
+
+def parse_listing_key(key: str) -> Listing:
+    """``account:ITEM_ID`` or ``account:ITEM_ID/VARIATION_ID`` -> :class:`Listing`."""
+    account, sep, rest = key.partition(":")
+    item_id, slash, variation = rest.partition("/")
+    if not sep or not account or not item_id or (slash and not variation.isdigit()):
+        raise ValueError(f"expected ACCOUNT:ITEM_ID or ACCOUNT:ITEM_ID/VARIATION_ID, got {key!r}")
+    return Listing(account, item_id, int(variation) if slash else None)
+
+
+def policy_rows(policy: PricingPolicy) -> list[dict[str, Any]]:
+    rows = [{"scope": "default", "key": "", **rule_values(policy.default)}]
+    rows += [{"scope": "sku", "key": sku, **rule_values(rule)}
+             for sku, rule in sorted(policy.by_sku.items())]
+    rows += [{"scope": "listing", "key": str(listing), **rule_values(rule)}
+             for listing, rule in sorted(policy.by_listing.items())]
+    return rows
+
+
+def _merge_field(value: Any, stamp: Any, new_value: Any, new_stamp: Any) -> tuple[Any, Any]:
+    """SQL for one field of :meth:`ErpPrice.merged_into`, against the row as it is now."""
+    newer = new_value.is_not(None) & or_(stamp.is_(None), new_stamp.is_(None), new_stamp > stamp)
+    return case((newer, new_value), else_=value), case((newer, new_stamp), else_=stamp)
+
+
+class SqlPrices(_Repo):
+    def erp_prices(self, skus: Collection[str]) -> dict[str, ErpPrice]:
+        found: dict[str, ErpPrice] = {}
+        for batch in _chunks(sorted(set(skus))):
+            for r in self._all(select(ErpPriceRow).where(ErpPriceRow.sku.in_(batch))):
+                found[r.sku] = ErpPrice(sku=r.sku, cost=r.cost, cost_as_of=r.cost_as_of,
+                                        list_price=r.list_price,
+                                        list_price_as_of=r.list_price_as_of)
+        return found
+
+    def save_erp_price(self, price: ErpPrice) -> None:
+        """Upsert merging field by field against the stored row *in the statement*, so two
+        concurrent updates (one for the cost, one for the list price) both survive."""
+        t = ErpPriceRow
+        stmt = insert_for(self.session, t).values(
+            sku=price.sku, cost=price.cost, cost_as_of=price.cost_as_of,
+            list_price=price.list_price, list_price_as_of=price.list_price_as_of)
+        ex = stmt.excluded
+        cost, cost_as_of = _merge_field(t.cost, t.cost_as_of, ex.cost, ex.cost_as_of)
+        list_price, list_price_as_of = _merge_field(t.list_price, t.list_price_as_of,
+                                                    ex.list_price, ex.list_price_as_of)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=[t.sku],
+            set_={"cost": cost, "cost_as_of": cost_as_of,
+                  "list_price": list_price, "list_price_as_of": list_price_as_of}))
+
+    def policy(self) -> PricingPolicy:
+        default = PricingRule()
+        by_sku: dict[str, PricingRule] = {}
+        by_listing: dict[Listing, PricingRule] = {}
+        for row in self._all(select(PricingRuleRow)):
+            rule = _rule_from_row(row)
+            if row.scope == "default":
+                default = rule
+            elif row.scope == "sku":
+                by_sku[row.key] = rule
+            else:
+                by_listing[parse_listing_key(row.key)] = rule
+        return PricingPolicy(default=default, by_sku=by_sku, by_listing=by_listing)
+
+    def competitor_prices(self, listings: Collection[Listing]) -> dict[Listing, Decimal]:
+        found: dict[Listing, Decimal] = {}
+        keys = {(li.account, li.item_id, variation_key(li.variation_id)): li for li in listings}
+        for batch in _chunks(sorted(keys)):
+            stmt = select(CompetitorPriceRow).where(
+                tuple_(CompetitorPriceRow.account, CompetitorPriceRow.item_id,
+                       CompetitorPriceRow.variation_id).in_(batch))
+            for r in self._all(stmt):
+                found[keys[(r.account, r.item_id, r.variation_id)]] = r.price
+        return found
+
+    def save_competitor_price(self, listing: Listing, price: Decimal,
+                              as_of: datetime | None = None) -> None:
+        stmt = insert_for(self.session, CompetitorPriceRow).values(
+            account=listing.account, item_id=listing.item_id,
+            variation_id=variation_key(listing.variation_id), price=price, as_of=as_of)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=[CompetitorPriceRow.account, CompetitorPriceRow.item_id,
+                            CompetitorPriceRow.variation_id],
+            set_={"price": stmt.excluded.price, "as_of": stmt.excluded.as_of}))
+
+
+# --- ERP event outbox -------------------------------------------------------------------
+
+class SqlOutbox(_Repo):
+    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime]) -> None:
+        super().__init__(session_of)
+        self._now = now
+
+    def append(self, event: ErpEvent) -> None:
+        """The cursor comes from a counter row updated in this transaction: the row lock
+        makes appending transactions take cursors in the order they commit."""
+        cursor = self._next_cursor()
+        self.session.execute(insert_for(self.session, ErpEventRow).values(
+            cursor=cursor, type=event.type.value, order_id=event.order.id,
+            account=event.order.account, order=order_to_json(event.order),
+            created_at=self._now()))
+
+    def _next_cursor(self) -> int:
+        bump = (update(OutboxSequenceRow).where(OutboxSequenceRow.name == OUTBOX_SEQUENCE)
+                .values(value=OutboxSequenceRow.value + 1).returning(OutboxSequenceRow.value)
+                .execution_options(synchronize_session=False))
+        value = self.session.execute(bump).scalar_one_or_none()
+        if value is None:  # no counter row yet (the migration seeds it)
+            self.session.execute(insert_for(self.session, OutboxSequenceRow)
+                                 .values(name=OUTBOX_SEQUENCE, value=0)
+                                 .on_conflict_do_nothing(index_elements=[OutboxSequenceRow.name]))
+            value = self.session.execute(bump).scalar_one()
+        return int(value)
+
+    def read(self, after: int, limit: int) -> list[ErpEvent]:
+        stmt = (select(ErpEventRow).where(ErpEventRow.cursor > after)
+                .order_by(ErpEventRow.cursor).limit(limit))
+        return [ErpEvent(type=ErpEventType(r.type), order=order_from_json(r.order), id=r.cursor)
+                for r in self._all(stmt)]
+
+
+# --- audit ------------------------------------------------------------------------------
+
+class SqlAudit(_Repo):
+    def record(self, entry: AuditEntry) -> None:
+        self.session.execute(insert_for(self.session, AuditRow).values(
+            at=entry.at, account=entry.account, item_id=entry.item_id, action=entry.action,
+            outcome=entry.outcome.value, reason=entry.reason, before=entry.before,
+            after=entry.after, response=entry.response))
+
+    def entries(self, account: str | None = None, item_id: str | None = None,
+                limit: int = 100) -> list[AuditEntry]:
+        """Newest first."""
+        stmt = select(AuditRow)
+        if account is not None:
+            stmt = stmt.where(AuditRow.account == account)
+        if item_id is not None:
+            stmt = stmt.where(AuditRow.item_id == item_id)
+        stmt = stmt.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+        return [AuditEntry(at=r.at, account=r.account, item_id=r.item_id, action=r.action,
+                           outcome=AuditOutcome(r.outcome), reason=r.reason, before=r.before,
+                           after=r.after, response=r.response) for r in self._all(stmt)]
+
+
+# --- job outbox -------------------------------------------------------------------------
+
+@frozen
+class StoredJob:
+    """A row of the job outbox, for the dispatcher."""
+
+    id: int
+    dedup_key: str
+    command: Command
+    created_at: datetime
+    dispatched_at: datetime | None
+    claimed_at: datetime | None
+    attempts: int
+
+
+def _job(row: JobRow) -> StoredJob:
+    return StoredJob(id=row.id, dedup_key=row.dedup_key, command=command_from_json(row.command),
+                     created_at=row.created_at, dispatched_at=row.dispatched_at,
+                     claimed_at=row.claimed_at, attempts=row.attempts)
+
+
+class SqlJobOutbox(_Repo):
+    """:class:`~connector_core.ports.JobOutbox` plus the dispatcher's side.
+
+    Life of a job: ``add`` (in the use case's transaction) -> after commit the dispatcher
+    submits it to the task queue and calls :meth:`mark_dispatched` -> the runner
+    :meth:`claim`\\ s it when it starts (from then on a new ``add`` with the same key is new
+    work) -> :meth:`complete` deletes it. :meth:`due` finds what a crash or an emptied queue
+    lost: unclaimed jobs never dispatched, or dispatched long ago; :meth:`release_stale_claims`
+    gives back jobs whose runner died.
+    """
+
+    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime]) -> None:
+        super().__init__(session_of)
+        self._now = now
+
+    def add(self, command: Command) -> bool:
+        stmt = insert_for(self.session, JobRow).values(
+            dedup_key=command.dedup_key, kind=type(command).__name__,
+            command=command_to_json(command), created_at=self._now(), attempts=0)
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[JobRow.dedup_key], index_where=JobRow.claimed_at.is_(None),
+        ).returning(JobRow.id)
+        return self.session.execute(stmt).first() is not None
+
+    def waiting(self, limit: int = 1000) -> list[StoredJob]:
+        """Unclaimed jobs, oldest first."""
+        stmt = (select(JobRow).where(JobRow.claimed_at.is_(None))
+                .order_by(JobRow.id).limit(limit))
+        return [_job(r) for r in self._all(stmt)]
+
+    def due(self, older_than: timedelta, limit: int = 100,
+            now: datetime | None = None) -> list[StoredJob]:
+        """Unclaimed jobs created more than ``older_than`` ago and not dispatched since."""
+        cutoff = (now or self._now()) - older_than
+        stmt = (select(JobRow)
+                .where(JobRow.claimed_at.is_(None), JobRow.created_at < cutoff,
+                       (JobRow.dispatched_at.is_(None)) | (JobRow.dispatched_at < cutoff))
+                .order_by(JobRow.id).limit(limit))
+        return [_job(r) for r in self._all(stmt)]
+
+    def mark_dispatched(self, ids: Sequence[int], at: datetime | None = None) -> None:
+        for batch in _chunks(ids):
+            self.session.execute(update(JobRow).where(JobRow.id.in_(batch))
+                                 .values(dispatched_at=at or self._now())
+                                 .execution_options(synchronize_session=False))
+
+    def claim(self, *, job_id: int | None = None, dedup_key: str | None = None,
+              at: datetime | None = None) -> StoredJob | None:
+        """Take the unclaimed job (by id or dedup key); None if another runner has it."""
+        if (job_id is None) == (dedup_key is None):
+            raise ValueError("give job_id or dedup_key")
+        cond = JobRow.id == job_id if job_id is not None else JobRow.dedup_key == dedup_key
+        stmt = (update(JobRow).where(cond, JobRow.claimed_at.is_(None))
+                .values(claimed_at=at or self._now(), attempts=JobRow.attempts + 1)
+                .returning(JobRow.id).execution_options(synchronize_session=False))
+        claimed = self.session.execute(stmt).scalar_one_or_none()
+        if claimed is None:
+            return None
+        rows = self._all(select(JobRow).where(JobRow.id == claimed))
+        return _job(rows[0])
+
+    def complete(self, job_id: int) -> None:
+        self.session.execute(delete(JobRow).where(JobRow.id == job_id)
+                             .execution_options(synchronize_session=False))
+
+    def release_stale_claims(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Jobs claimed more than ``older_than`` ago and never completed (a dead runner) go
+        back to waiting, or are dropped if a newer one with the same key waits (a push or
+        an order sync recomputes from the latest state, so one run covers both)."""
+        cutoff = (now or self._now()) - older_than
+        stale = self._all(select(JobRow).where(JobRow.claimed_at < cutoff).order_by(JobRow.id))
+        for row in stale:
+            waiting = self.session.scalar(select(func.count()).select_from(JobRow).where(
+                JobRow.dedup_key == row.dedup_key, JobRow.claimed_at.is_(None)))
+            stmt: Any
+            if waiting:
+                stmt = delete(JobRow).where(JobRow.id == row.id)
+            else:
+                stmt = (update(JobRow).where(JobRow.id == row.id)
+                        .values(claimed_at=None, dispatched_at=None))
+            self.session.execute(stmt.execution_options(synchronize_session=False))
+        return len(stale)
+
+
+# --- notification inbox -----------------------------------------------------------------
+
+def _entry(row: InboxRow) -> InboxEntry:
+    notification = Notification(topic=row.topic, resource=row.resource, user_id=row.user_id,
+                                application_id=row.application_id, attempts=row.attempts,
+                                sent=row.sent, received=row.received, ml_id=row.ml_id)
+    return InboxEntry(id=row.id, notification=notification, received_at=row.received_at,
+                      raw=row.raw, duplicates=row.duplicates, processed_at=row.processed_at,
+                      outcome=row.outcome)
+
+
+class SqlInbox(_Repo):
+    def add(self, notification: Notification, raw: dict[str, Any],
+            received_at: datetime) -> tuple[int, bool]:
+        """Insert, or count a duplicate: on an entry with the same ML ``_id`` (processed or
+        not), else (one atomic statement) on the waiting entry for the same resource."""
+        n = notification
+        if n.ml_id is not None:
+            seen = self.session.execute(
+                update(InboxRow)
+                .where(InboxRow.id == select(func.min(InboxRow.id))
+                       .where(InboxRow.ml_id == n.ml_id).scalar_subquery())
+                .values(duplicates=InboxRow.duplicates + 1).returning(InboxRow.id)
+                .execution_options(synchronize_session=False)).scalar_one_or_none()
+            if seen is not None:
+                return int(seen), False
+        stmt = insert_for(self.session, InboxRow).values(
+            topic=n.topic, resource=n.resource, user_id=n.user_id,
+            application_id=n.application_id, attempts=n.attempts, sent=n.sent,
+            received=n.received, ml_id=n.ml_id, raw=raw, received_at=received_at,
+            duplicates=0, outcome="")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[InboxRow.topic, InboxRow.resource],
+            index_where=InboxRow.processed_at.is_(None),
+            set_={"duplicates": InboxRow.duplicates + 1},
+        ).returning(InboxRow.id, InboxRow.duplicates)
+        entry_id, duplicates = self.session.execute(stmt).one()
+        return int(entry_id), duplicates == 0
+
+    def get(self, entry_id: int) -> InboxEntry | None:
+        rows = self._all(select(InboxRow).where(InboxRow.id == entry_id))
+        return _entry(rows[0]) if rows else None
+
+    def mark_processed(self, entry_id: int, outcome: str, at: datetime) -> None:
+        self.session.execute(update(InboxRow).where(InboxRow.id == entry_id)
+                             .values(processed_at=at, outcome=outcome)
+                             .execution_options(synchronize_session=False))
+
+    def unprocessed(self, received_before: datetime, limit: int) -> list[InboxEntry]:
+        stmt = (select(InboxRow)
+                .where(InboxRow.processed_at.is_(None), InboxRow.received_at < received_before)
+                .order_by(InboxRow.id).limit(limit))
+        return [_entry(r) for r in self._all(stmt)]
+
+
+# --- checkpoints ------------------------------------------------------------------------
+
+class SqlCheckpoints(_Repo):
+    def get(self, account: str, name: str) -> datetime | None:
+        rows = self._all(select(CheckpointRow).where(CheckpointRow.account == account,
+                                                     CheckpointRow.name == name))
+        return rows[0].at if rows else None
+
+    def set(self, account: str, name: str, at: datetime) -> None:
+        stmt = insert_for(self.session, CheckpointRow).values(account=account, name=name, at=at)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=[CheckpointRow.account, CheckpointRow.name],
+            set_={"at": stmt.excluded.at}))

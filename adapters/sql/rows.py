@@ -1,0 +1,272 @@
+"""Typed rows (SQLAlchemy 2 declarative): the database shape, translated to and from the
+domain by the repositories. The domain classes never see these.
+
+Conventions: times are :class:`UtcDateTime`, money is :class:`DecimalText`; a listing without
+a variation stores ``variation_id = 0`` (ML variation ids are positive) so the listing's
+uniqueness holds on every database (NULLs are distinct in a unique index).
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from adapters.sql.types import DecimalText, JsonDoc, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# An auto-incrementing 64-bit id (SQLite only auto-increments INTEGER PRIMARY KEY).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    site_id: Mapped[str] = mapped_column(String(8))
+    warehouses: Mapped[list[str] | None] = mapped_column(JsonDoc)
+    nickname: Mapped[str | None] = mapped_column(String(128))
+    # Fernet tokens (never plaintext); see adapters.sql.tokens.
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    token_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    token_scope: Mapped[str] = mapped_column(Text, default="")
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    def __repr__(self) -> str:  # never the tokens
+        return f"AccountRow(name={self.name!r}, user_id={self.user_id}, site_id={self.site_id!r})"
+
+
+class MappingRowRow(Base):
+    __tablename__ = "mapping_rows"
+    __table_args__ = (
+        UniqueConstraint("account", "item_id", "variation_id", name="uq_mapping_rows_listing"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(128), index=True)
+    account: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[str] = mapped_column(String(64))
+    variation_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    max_quantity: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class KitComponentRow(Base):
+    __tablename__ = "kit_components"
+
+    kit_sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    component_sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    units: Mapped[int] = mapped_column(Integer)
+
+
+class CatalogSkuRow(Base):
+    """SKUs declared in ``[catalog] skus`` (used only as kit components)."""
+
+    __tablename__ = "catalog_skus"
+
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class StockReportRow(Base):
+    __tablename__ = "stock_reports"
+
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    warehouse: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class HoldRow(Base):
+    __tablename__ = "holds"
+
+    order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    line: Mapped[str] = mapped_column(String(128), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    units: Mapped[int] = mapped_column(Integer)
+    accounted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OrderRow(Base):
+    """One order id. A row with no payload, no ``accounted_at`` and nothing emitted is a
+    placeholder inserted only to lock the id (see ``SqlOrders.get``): it reads as absent."""
+
+    __tablename__ = "orders"
+
+    order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    account: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(32))
+    last_updated: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    accounted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    emitted: Mapped[str] = mapped_column(String(128), default="")
+
+
+class ErpPriceRow(Base):
+    __tablename__ = "erp_prices"
+
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    cost: Mapped[Decimal | None] = mapped_column(DecimalText)
+    cost_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    list_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    list_price_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CompetitorPriceRow(Base):
+    __tablename__ = "competitor_prices"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=0)
+    price: Mapped[Decimal] = mapped_column(DecimalText)
+    as_of: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PricingRuleRow(Base):
+    """``scope`` is ``default`` (key ``""``), ``sku`` (key = SKU) or ``listing``
+    (key = ``account:ITEM_ID`` or ``account:ITEM_ID/VARIATION_ID``)."""
+
+    __tablename__ = "pricing_rules"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    min_markup: Mapped[Decimal] = mapped_column(DecimalText)
+    target_markup: Mapped[Decimal | None] = mapped_column(DecimalText)
+    max_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    max_markup: Mapped[Decimal | None] = mapped_column(DecimalText)
+    fee_rate: Mapped[Decimal] = mapped_column(DecimalText)
+    fixed_fee: Mapped[Decimal] = mapped_column(DecimalText)
+    shipping_cost: Mapped[Decimal] = mapped_column(DecimalText)
+    min_change: Mapped[Decimal] = mapped_column(DecimalText)
+    undercut: Mapped[Decimal | None] = mapped_column(DecimalText)
+    strategy: Mapped[str | None] = mapped_column(String(32))
+
+
+class OutboxSequenceRow(Base):
+    """The ERP feed's cursor: incremented (row-locked) by each appending transaction, so
+    cursors are handed out in commit order and a reader never skips a late commit."""
+
+    __tablename__ = "outbox_sequence"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ErpEventRow(Base):
+    __tablename__ = "erp_events"
+
+    cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    account: Mapped[str] = mapped_column(String(64))
+    order: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_item", "account", "item_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    account: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    after: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    response: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+
+class JobRow(Base):
+    """A command waiting to run. ``dedup_key`` is unique among unclaimed rows: a new command
+    with the key of a waiting one joins it. The runner claims the row when it starts."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("uq_jobs_waiting_key", "dedup_key", unique=True,
+              sqlite_where=text("claimed_at IS NULL"),
+              postgresql_where=text("claimed_at IS NULL")),
+        Index("ix_jobs_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    command: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InboxRow(Base):
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index("uq_inbox_waiting_resource", "topic", "resource", unique=True,
+              sqlite_where=text("processed_at IS NULL"),
+              postgresql_where=text("processed_at IS NULL")),
+        Index("ix_inbox_received_at", "received_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(512))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    application_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    sent: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ml_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class CheckpointRow(Base):
+    __tablename__ = "checkpoints"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LockRow(Base):
+    """Named locks for :class:`adapters.sql.locks.SqlLocks` where advisory locks don't exist."""
+
+    __tablename__ = "named_locks"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,76 @@
+"""``SqlAlchemyUnitOfWork``: one session (one transaction) per ``with uow:``.
+
+One instance may be shared by threads: each thread gets its own session while inside
+``with``. Leaving without :meth:`commit` rolls back.
+"""
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.sql.repositories import (
+    SqlAccounts,
+    SqlAudit,
+    SqlCheckpoints,
+    SqlInbox,
+    SqlJobOutbox,
+    SqlMappings,
+    SqlOrders,
+    SqlOutbox,
+    SqlPrices,
+    SqlStock,
+)
+from connector_core.ports import Clock
+
+
+class SqlAlchemyUnitOfWork:
+    def __init__(self, session_factory: sessionmaker[Session], *,
+                 clock: Clock | None = None) -> None:
+        self._session_factory = session_factory
+        self._local = threading.local()
+        now: Callable[[], datetime] = clock.now if clock is not None else _utc_now
+        self.accounts = SqlAccounts(self._current)
+        self.mappings = SqlMappings(self._current)
+        self.stock = SqlStock(self._current)
+        self.orders = SqlOrders(self._current)
+        self.prices = SqlPrices(self._current)
+        self.outbox = SqlOutbox(self._current, now)
+        self.audit = SqlAudit(self._current)
+        self.jobs = SqlJobOutbox(self._current, now)
+        self.inbox = SqlInbox(self._current)
+        self.checkpoints = SqlCheckpoints(self._current)
+
+    def _current(self) -> Session:
+        session: Session | None = getattr(self._local, "session", None)
+        if session is None:
+            raise RuntimeError("repository used outside `with uow:`")
+        return session
+
+    @property
+    def session(self) -> Session:
+        """The open session (for adapters' own admin queries inside ``with uow:``)."""
+        return self._current()
+
+    def __enter__(self) -> Self:
+        if getattr(self._local, "session", None) is not None:
+            raise RuntimeError("SqlAlchemyUnitOfWork is not re-entrant")
+        self._local.session = self._session_factory()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        session: Session = self._local.session
+        self._local.session = None
+        try:
+            session.rollback()
+        finally:
+            session.close()
+
+    def commit(self) -> None:
+        self._current().commit()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
