@@ -43,7 +43,7 @@ class ErpBridge:
     """The ERP's side of the connector. ``after_commit`` moves queued jobs to the workers."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock,
-                 after_commit: Callable[[], None] = lambda: None) -> None:
+                 after_commit: Callable[[], object] = lambda: None) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._after_commit = after_commit

@@ -29,7 +29,7 @@ class WebhookServices:
     uow_factory: Callable[[], UnitOfWork]
     clock: Clock
     bridge: ErpBridge
-    dispatch: Callable[[], None]
+    dispatch: Callable[[], object]
     health: Callable[[], Mapping[str, tuple[bool, str]]]
     oauth_callback: Callable[[str, str], str] | None = None
     settings: WebhookSettings = WebhookSettings()

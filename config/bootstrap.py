@@ -1,0 +1,299 @@
+"""The composition root: the only place that builds adapters and hands them to the core.
+
+:class:`Connector` is built once per process from :class:`config.settings.Settings`; every
+entry point (CLI, web app, RQ worker, demo, tests) goes through it. Everything is built
+lazily, so a command that only reads the database never opens an HTTP client or a Redis
+connection. Tests pass ready-made parts (a gateway on the sandbox, a clock) as overrides.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import httpx
+from redis import Redis
+from rq import Queue
+from sqlalchemy import text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from adapters.ml_api.gateway import HttpxMercadoLibreGateway
+from adapters.ml_api.oauth import MlOAuth
+from adapters.ml_api.ratelimit import SharedRateLimiter
+from adapters.queues import QUEUE_NAME, InProcessTaskQueue, RqTaskQueue
+from adapters.redis_locks import RedisLocks
+from adapters.sql.engine import make_engine, make_session_factory
+from adapters.sql.locks import SqlLocks
+from adapters.sql.rows import JobRow
+from adapters.sql.tokens import SqlTokenStore
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from config.settings import Settings
+from connector_core.domain.commands import (
+    Command,
+    ProcessNotification,
+    PushItem,
+    Reconcile,
+    SyncOrder,
+)
+from connector_core.domain.errors import InvalidInput
+from connector_core.ports import Clock, Locks, MarketplaceGateway, TaskQueue
+from connector_core.services.notifications import process_notification, sync_order
+from connector_core.services.push_item import push_item
+from connector_core.services.reconcile import reconcile_orders, recover_missed_notifications
+from erp_bridge import ErpBridge
+
+log = logging.getLogger(__name__)
+
+JOB_LOCK_TTL = 300.0
+STALE_CLAIM = timedelta(minutes=10)
+REDISPATCH_AFTER = timedelta(seconds=30)
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Connector:
+    """The wired connector for one process."""
+
+    def __init__(self, settings: Settings, *, gateway: MarketplaceGateway | None = None,
+                 clock: Clock | None = None, queue: TaskQueue | None = None,
+                 engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._gateway = gateway
+        self._queue = queue
+        self._engine = engine
+
+    # --- storage ------------------------------------------------------------------------
+
+    @cached_property
+    def engine(self) -> Engine:
+        return self._engine or make_engine(self.settings.database_url)
+
+    @cached_property
+    def uow(self) -> SqlAlchemyUnitOfWork:
+        """One unit of work shared by the process's threads (a session per ``with``)."""
+        return SqlAlchemyUnitOfWork(make_session_factory(self.engine), clock=self.clock)
+
+    def uow_factory(self) -> SqlAlchemyUnitOfWork:
+        return self.uow
+
+    @cached_property
+    def redis(self) -> Redis | None:
+        if not self.settings.redis_url:
+            return None
+        return Redis.from_url(self.settings.redis_url, socket_timeout=5,
+                              socket_connect_timeout=2, health_check_interval=30)
+
+    @cached_property
+    def locks(self) -> Locks:
+        return RedisLocks(self.redis) if self.redis is not None else SqlLocks(self.engine)
+
+    @cached_property
+    def tokens(self) -> SqlTokenStore:
+        return SqlTokenStore(make_session_factory(self.engine),
+                             self.settings.require_secret_key())
+
+    # --- MercadoLibre ---------------------------------------------------------------------
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.settings.ml_api_url,
+                            timeout=self.settings.ml_timeout_seconds,
+                            headers={"Accept": "application/json",
+                                     "User-Agent": "meli-erp-connector"})
+
+    @cached_property
+    def limiter(self) -> SharedRateLimiter:
+        return SharedRateLimiter(self.settings.rate_limit_per_second,
+                                 storage_uri=self.settings.redis_url or None)
+
+    @cached_property
+    def oauth(self) -> MlOAuth:
+        if not (self.settings.ml_client_id and self.settings.ml_client_secret):
+            raise InvalidInput("ML_CLIENT_ID and ML_CLIENT_SECRET are not set: the connector "
+                               "cannot talk to MercadoLibre without its ML application")
+        return MlOAuth(self.http, client_id=self.settings.ml_client_id,
+                       client_secret=self.settings.ml_client_secret,
+                       redirect_uri=self.settings.ml_redirect_uri, tokens=self.tokens,
+                       locks=self.locks, clock=self.clock, limiter=self.limiter,
+                       timeout=self.settings.ml_timeout_seconds)
+
+    @property
+    def gateway(self) -> MarketplaceGateway:
+        if self._gateway is None:
+            self._gateway = HttpxMercadoLibreGateway(
+                self.http, self.oauth, self.limiter,
+                application_id=self.settings.application_id,
+                timeout=self.settings.ml_timeout_seconds)
+        return self._gateway
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    @property
+    def queue(self) -> TaskQueue:
+        if self._queue is None:
+            if self.redis is not None:
+                self._queue = RqTaskQueue(Queue(QUEUE_NAME, connection=self.redis,
+                                                serializer="json"))
+            else:
+                self._queue = InProcessTaskQueue(self.run_job)
+        return self._queue
+
+    def dispatch(self) -> int:
+        """Move jobs committed but not yet queued to the queue; never raises.
+
+        Called right after every unit of work that may have added jobs. When the queue is
+        down the jobs stay in the outbox and :meth:`sweep` dispatches them later.
+        """
+        try:
+            with self.uow as uow:
+                waiting = [j for j in uow.jobs.waiting(limit=500) if j.dispatched_at is None]
+            sent = []
+            for job in waiting:
+                self.queue.submit(job.command, dedup_key=job.dedup_key)
+                sent.append(job.id)
+            if sent:
+                with self.uow as uow:
+                    uow.jobs.mark_dispatched(sent)
+                    uow.commit()
+            return len(sent)
+        except Exception as exc:
+            log.warning("could not dispatch jobs now (%s); the sweeper will", exc)
+            return 0
+
+    def sweep(self) -> int:
+        """Give back jobs whose runner died and re-dispatch jobs the queue lost."""
+        with self.uow as uow:
+            uow.jobs.release_stale_claims(STALE_CLAIM)
+            due = uow.jobs.due(REDISPATCH_AFTER, limit=500)
+            uow.commit()
+        sent = []
+        for job in due:
+            try:
+                self.queue.submit(job.command, dedup_key=job.dedup_key)
+            except ConnectionError as exc:
+                log.warning("sweeper could not queue %s: %s", job.dedup_key, exc)
+                break
+            sent.append(job.id)
+        if sent:
+            with self.uow as uow:
+                uow.jobs.mark_dispatched(sent)
+                uow.commit()
+        return len(sent)
+
+    def run_job(self, command: Command) -> str:
+        """Claim the command's job row, run it, and complete (or release) it.
+
+        A command whose row another runner already claimed (or completed) is skipped, so a
+        job delivered twice runs once. Runs of the same dedup key are serialised by a lock:
+        two pushes of one item never interleave their read and their PUT.
+        """
+        with self.uow as uow:
+            stored = uow.jobs.claim(dedup_key=command.dedup_key)
+            uow.commit()
+        if stored is None:
+            return f"{command.dedup_key}: nothing to do (already claimed or done)"
+        try:
+            with self.locks.hold(f"job:{command.dedup_key}", ttl=JOB_LOCK_TTL,
+                                 wait=JOB_LOCK_TTL):
+                outcome = self.handle(stored.command)
+        except BaseException:
+            self._release(stored.id)  # back to waiting: rq's Retry or the sweeper runs it again
+            raise
+        with self.uow as uow:
+            uow.jobs.complete(stored.id)
+            uow.commit()
+        self.dispatch()
+        return f"{command.dedup_key}: {outcome}"
+
+    def _release(self, job_id: int) -> None:
+        """Put a failed job back to waiting; if a newer one with its key already waits, that
+        one recomputes from the latest state anyway and this row goes."""
+        try:
+            with self.uow as uow:
+                uow.session.execute(update(JobRow).where(JobRow.id == job_id)
+                                    .values(claimed_at=None, dispatched_at=None))
+                uow.commit()
+        except IntegrityError:
+            with self.uow as uow:
+                uow.jobs.complete(job_id)
+                uow.commit()
+
+    def handle(self, command: Command) -> str:
+        """Run one command's use case (no claiming: see :meth:`run_job`)."""
+        if isinstance(command, PushItem):
+            result = push_item(command, uow=self.uow, marketplace=self.gateway,
+                               clock=self.clock)
+            return result.outcome.value if result.outcome else "no change"
+        if isinstance(command, SyncOrder):
+            seen = sync_order(command, uow=self.uow, marketplace=self.gateway)
+            return "applied" if seen.applied else "not newer"
+        if isinstance(command, ProcessNotification):
+            routing = process_notification(command, uow=self.uow, clock=self.clock)
+            return routing.ignored or f"queued {type(routing.command).__name__}"
+        if isinstance(command, Reconcile):
+            found = reconcile_orders(command.account, uow=self.uow, marketplace=self.gateway,
+                                      clock=self.clock, since=command.since)
+            return f"{found.orders_seen} orders seen, {len(found.orders_queued)} queued"
+        raise TypeError(f"unknown command {command!r}")
+
+    def reconcile(self, account: str | None = None, since: datetime | None = None
+                  ) -> list[str]:
+        """Reconcile one account (or all) now, then recover missed notifications."""
+        with self.uow as uow:
+            names = [account] if account else [a.name for a in uow.accounts.list()]
+        lines = []
+        for name in names:
+            result = reconcile_orders(name, uow=self.uow, marketplace=self.gateway,
+                                      clock=self.clock, since=since)
+            lines.append(f"{name}: orders updated since {result.since.isoformat()}: "
+                         f"{result.orders_seen} seen, {len(result.orders_queued)} to apply")
+        missed = recover_missed_notifications(uow=self.uow, marketplace=self.gateway,
+                                              clock=self.clock)
+        lines.append(f"missed notifications recovered: {missed}")
+        self.dispatch()
+        return lines
+
+    # --- ERP and web ------------------------------------------------------------------------
+
+    @cached_property
+    def bridge(self) -> ErpBridge:
+        return ErpBridge(self.uow_factory, self.clock, after_commit=self.dispatch)
+
+    def health(self) -> Mapping[str, tuple[bool, str]]:
+        checks: dict[str, tuple[bool, str]] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = (True, self.engine.dialect.name)
+        except Exception as exc:
+            checks["database"] = (False, type(exc).__name__)
+        if self.redis is None:
+            checks["redis"] = (True, "not configured: jobs run in-process")
+        else:
+            try:
+                self.redis.ping()
+                checks["redis"] = (True, "ok")
+            except Exception as exc:
+                checks["redis"] = (False, type(exc).__name__)
+        return checks
+
+    def close(self) -> None:
+        if "http" in self.__dict__:
+            self.http.close()
+        if "redis" in self.__dict__ and self.redis is not None:
+            self.redis.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def build(settings: Settings | None = None, **overrides: Any) -> Connector:
+    return Connector(settings or Settings.load(), **overrides)
+
+
+Factory = Callable[[], Connector]

@@ -1,0 +1,31 @@
+"""The WSGI application for gunicorn: ``gunicorn 'config.wsgi:app'``."""
+
+from flask import Flask
+
+from config import jobs
+from config.bootstrap import Connector
+from webhook_app import WebhookServices, WebhookSettings, create_app
+
+
+def make_app(connector: Connector) -> Flask:
+    settings = connector.settings
+    web = settings.raw.get("webhook", {})
+    allowed = web.get("allowed_ips")
+    services = WebhookServices(
+        uow_factory=connector.uow_factory, clock=connector.clock, bridge=connector.bridge,
+        dispatch=connector.dispatch, health=connector.health,
+        settings=WebhookSettings(
+            application_id=settings.application_id, erp_api_token=settings.erp_api_token,
+            max_body_bytes=int(web.get("max_body_bytes", 64 * 1024)),
+            allowed_ips=tuple(allowed) if allowed is not None else None,
+            trusted_proxies=int(web.get("trusted_proxies", 0))))
+    return create_app(services)
+
+
+def __getattr__(name: str) -> Flask:
+    # Built on first access so importing this module costs nothing (gunicorn reads `app`).
+    if name == "app":
+        application = make_app(jobs.connector())
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)
