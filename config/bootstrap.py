@@ -126,9 +126,12 @@ class Connector:
     @property
     def gateway(self) -> MarketplaceGateway:
         if self._gateway is None:
+            with self.uow as uow:  # /missed_feeds is per application but needs a seller token
+                accounts = uow.accounts.list()
             self._gateway = HttpxMercadoLibreGateway(
                 self.http, self.oauth, self.limiter,
                 application_id=self.settings.application_id,
+                feeds_account=accounts[0].name if accounts else None,
                 timeout=self.settings.ml_timeout_seconds)
         return self._gateway
 
@@ -253,9 +256,13 @@ class Connector:
                                       clock=self.clock, since=since)
             lines.append(f"{name}: orders updated since {result.since.isoformat()}: "
                          f"{result.orders_seen} seen, {len(result.orders_queued)} to apply")
-        missed = recover_missed_notifications(uow=self.uow, marketplace=self.gateway,
-                                              clock=self.clock)
-        lines.append(f"missed notifications recovered: {missed}")
+        if self.settings.application_id is None:
+            lines.append("missed notifications: skipped ([connector] application_id is not "
+                         "set)")
+        else:
+            missed = recover_missed_notifications(uow=self.uow, marketplace=self.gateway,
+                                                  clock=self.clock)
+            lines.append(f"missed notifications recovered: {missed}")
         self.dispatch()
         return lines
 

@@ -1,0 +1,147 @@
+"""The connector's flows on the laptop shape: SQLite, in-process jobs, the sandbox over real
+sockets, the real ML gateway (OAuth refresh, rate limiter), and the web app."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from adapters.sql.admin import apply_admin_tables
+from adapters.sql.migrate import upgrade
+from config.bootstrap import Connector
+from config.settings import Settings
+from config.wsgi import make_app
+from connector_core.domain.accounts import Account, TokenSet
+from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
+from ml_sandbox.server import start_sandbox
+
+pytestmark = pytest.mark.e2e
+
+SELLER = 1001
+SEED = {
+    "app": {"client_id": "123", "client_secret": "shh", "application_id": 555},
+    "sellers": [{"id": SELLER, "nickname": "TIENDA", "site_id": "MLA"}],
+    "items": [
+        {"id": "MLA1", "seller_id": SELLER, "price": 100, "available_quantity": 1,
+         "seller_sku": "A"},
+        {"id": "MLA2", "seller_id": SELLER, "price": 100, "variations": [
+            {"id": 21, "available_quantity": 1, "seller_sku": "A"},
+            {"id": 22, "available_quantity": 1, "seller_sku": "B"},
+            {"id": 23, "available_quantity": 9, "seller_sku": "Z"}]},
+        {"id": "MLA3", "seller_id": SELLER, "price": 300, "available_quantity": 1},
+    ],
+    "tokens": [{"user_id": SELLER, "refresh_token": "TG-seed-1001", "expires_in": 21600}],
+}
+TABLE = MappingTable(
+    [MappingRow("A", Listing("main", "MLA1")), MappingRow("A", Listing("main", "MLA2", 21)),
+     MappingRow("B", Listing("main", "MLA2", 22)), MappingRow("KIT", Listing("main", "MLA3"))],
+    [Kit("KIT", {"A": 2, "B": 1})])
+
+
+@pytest.fixture
+def world(tmp_path):
+    sandbox = start_sandbox()
+    httpx.post(f"{sandbox.url}/_sandbox/seed", json=SEED).raise_for_status()
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", ml_api_url=sandbox.url,
+                        ml_client_id="123", ml_client_secret="shh",
+                        secret_key=Fernet.generate_key().decode(), rate_limit_per_second=50,
+                        application_id=555)
+    connector = Connector(settings)
+    upgrade(connector.engine)
+    with connector.uow as uow:
+        apply_admin_tables(uow.session, TABLE, accounts=[Account("main", SELLER, "MLA")])
+        uow.commit()
+    # Only a refresh token, as `accounts add` stores it: the first call must refresh.
+    connector.tokens.save("main", TokenSet(access_token="", refresh_token="TG-seed-1001",
+                                           expires_at=datetime.now(UTC) - timedelta(seconds=1),
+                                           user_id=SELLER))
+    client = make_app(connector).test_client()
+    yield connector, sandbox, client
+    connector.close()
+    sandbox.stop()
+
+
+def ml_item(sandbox, item_id):
+    return sandbox.state.items[item_id]
+
+
+def figures(sandbox):
+    mla2 = {v["id"]: v["available_quantity"] for v in ml_item(sandbox, "MLA2")["variations"]}
+    return (ml_item(sandbox, "MLA1")["available_quantity"], mla2[21], mla2[22], mla2[23],
+            ml_item(sandbox, "MLA3")["available_quantity"])
+
+
+def settle(connector):
+    connector.dispatch()
+    connector.queue.join()
+
+
+def test_stock_report_publishes_every_listing_and_a_sale_moves_the_others(world):
+    connector, sandbox, client = world
+    connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
+                                            {"sku": "B", "quantity": 4}])
+    settle(connector)
+    assert figures(sandbox) == (10, 10, 4, 9, 4)  # kit: min(10 // 2, 4 // 1)
+
+    created = httpx.post(f"{sandbox.url}/_sandbox/orders", json={
+        "seller_id": SELLER, "item_id": "MLA1", "quantity": 3, "status": "paid",
+        "notify": False}).json()
+    order_id = created["order"]["id"]
+    note = {"_id": "n1", "resource": f"/orders/{order_id}", "user_id": str(SELLER),
+            "topic": "orders_v2", "application_id": 555, "attempts": 1}
+    answers = [client.post("/notifications", json=note) for _ in range(5)]
+    assert {a.status_code for a in answers} == {200}
+    settle(connector)
+    assert figures(sandbox) == (7, 7, 4, 9, 3)
+
+    page = connector.bridge.events()
+    assert [(e.order_id, e.type.value) for e in page.events] == [
+        (order_id, "order.created"), (order_id, "order.paid")]
+    with connector.uow as uow:
+        assert sum(h.units for h in uow.stock.holds_for_order(order_id)) == 3
+
+    # The ERP accounts for the sale and then reports the shelf: nothing counted twice.
+    connector.bridge.order_accounted(order_id)
+    connector.bridge.stock_changed("A", 7)
+    settle(connector)
+    assert figures(sandbox) == (7, 7, 4, 9, 3)
+
+
+def test_a_cancellation_releases_and_a_dropped_notification_is_reconciled(world):
+    connector, sandbox, client = world
+    connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
+                                            {"sku": "B", "quantity": 4}])
+    settle(connector)
+    created = httpx.post(f"{sandbox.url}/_sandbox/orders", json={
+        "seller_id": SELLER, "item_id": "MLA2", "variation_id": 22, "quantity": 2,
+        "status": "paid", "notify": False}).json()
+    order_id = created["order"]["id"]
+    lines = connector.reconcile("main")
+    settle(connector)
+    assert "1 to apply" in lines[0]
+    assert figures(sandbox)[2] == 2 and figures(sandbox)[4] == 2
+    httpx.post(f"{sandbox.url}/_sandbox/orders/{order_id}/cancel",
+               json={"notify": False}).raise_for_status()
+    client.post("/notifications", json={"resource": f"/orders/{order_id}", "user_id": SELLER,
+                                        "topic": "orders_v2", "application_id": 555})
+    settle(connector)
+    assert figures(sandbox)[2] == 4 and figures(sandbox)[4] == 4
+    types = [e.type.value for e in connector.bridge.events().events]
+    assert types == ["order.created", "order.paid", "order.cancelled"]
+
+
+def test_pushes_never_delete_a_variation_and_coalesce_to_one_put_per_item(world):
+    connector, sandbox, _ = world
+    httpx.delete(f"{sandbox.url}/_sandbox/calls").raise_for_status()
+    for quantity in range(20, 30):
+        connector.bridge.stock_changed("A", quantity)
+    connector.bridge.stock_changed("B", 5)
+    settle(connector)
+    puts = [c for c in httpx.get(f"{sandbox.url}/_sandbox/calls").json()
+            if c["method"] == "PUT"]
+    assert figures(sandbox) == (29, 29, 5, 9, 5)
+    assert {v["id"] for v in ml_item(sandbox, "MLA2")["variations"]} == {21, 22, 23}
+    assert len(puts) <= 3 * 2, f"{len(puts)} PUTs for 11 changes over 3 items"
+    deleted = httpx.get(f"{sandbox.url}/_sandbox/state").json()["deleted_variations"]
+    assert not deleted
