@@ -69,10 +69,14 @@ class SqlTokenStore:
             session.commit()
 
     def statuses(self) -> list[AccountStatus]:
-        """Every account as ``accounts list`` shows it (never a token)."""
-        with self._session_factory() as session:
-            rows = session.scalars(select(AccountRow).order_by(AccountRow.name)).all()
-            return [_status(row) for row in rows]
+        return account_statuses(self._session_factory)
+
+
+def account_statuses(session_factory: sessionmaker[Session]) -> list[AccountStatus]:
+    """Every account as ``accounts list`` shows it (never a token; needs no key)."""
+    with session_factory() as session:
+        rows = session.scalars(select(AccountRow).order_by(AccountRow.name)).all()
+        return [_status(row) for row in rows]
 
 
 def _status(row: AccountRow) -> AccountStatus:

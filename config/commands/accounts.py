@@ -1,0 +1,105 @@
+"""``meli-connector accounts add|list``: the seller accounts (one table for both sources).
+
+``accounts add`` and the ``[accounts.NAME]`` tables of connector.toml (applied by
+``mappings apply``) write the same ``accounts`` table: the last one to run sets user id, site
+and warehouses; tokens are only ever written by ``accounts add --refresh-token`` and OAuth.
+"""
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from config.commands.db import open_database
+from config.settings import Settings
+from connector_core.domain.errors import InvalidInput
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the access token of a bare refresh token: expired
+
+
+def _add(args: argparse.Namespace) -> int:
+    from adapters.sql.tokens import SqlTokenStore
+    from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+    from connector_core.domain.accounts import Account, TokenSet
+
+    settings = Settings.load(config_path=args.config)
+    try:
+        account = Account(name=args.name, user_id=args.user_id, site_id=args.site.upper(),
+                          warehouses=frozenset(args.warehouse) if args.warehouse else None)
+    except ValueError as exc:
+        raise InvalidInput(f"account {args.name!r}: {exc}") from exc
+    token = args.refresh_token
+    if token is not None and not token.strip():
+        raise InvalidInput("--refresh-token is empty")
+    key = settings.require_secret_key() if token is not None else None
+    engine, session_factory = open_database(settings)
+    try:
+        store = SqlTokenStore(session_factory, key) if key is not None else None
+        uow = SqlAlchemyUnitOfWork(session_factory)
+        with uow:
+            clash = uow.accounts.by_user_id(account.user_id)
+            if clash is not None and clash.name != account.name:
+                raise InvalidInput(f"user id {account.user_id} already belongs to account "
+                                   f"{clash.name!r}")
+            uow.accounts.upsert(account)
+            uow.commit()
+        if store is not None and token is not None:
+            store.save(account.name, TokenSet(access_token="", refresh_token=token.strip(),
+                                              expires_at=NEVER, user_id=account.user_id))
+    finally:
+        engine.dispose()
+    print(f"account {account.name} (user {account.user_id}, {account.site_id}) saved"
+          + ("; refresh token stored encrypted" if token is not None else ""))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from adapters.sql.tokens import account_statuses
+
+    settings = Settings.load(config_path=args.config)
+    engine, session_factory = open_database(settings)
+    try:
+        statuses = account_statuses(session_factory)
+    finally:
+        engine.dispose()
+    rows: list[dict[str, Any]] = [{
+        "name": s.account.name, "user_id": s.account.user_id, "site_id": s.account.site_id,
+        "warehouses": None if s.account.warehouses is None else sorted(s.account.warehouses),
+        "connected": s.connected, "needs_reconnect": s.needs_reconnect,
+        "expires_at": s.expires_at.isoformat() if s.expires_at else None,
+        "reason": s.reason,
+    } for s in statuses]
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return 0
+    if not rows:
+        print("no accounts (add one with `meli-connector accounts add` or [accounts.NAME] in "
+              "connector.toml + `meli-connector mappings apply`)")
+        return 0
+    for r in rows:
+        state = ("needs reconnecting: " + r["reason"] if r["needs_reconnect"]
+                 else "connected" if r["connected"] else "no token")
+        warehouses = ",".join(r["warehouses"]) if r["warehouses"] else "all warehouses"
+        print(f"{r['name']}\tuser {r['user_id']}\t{r['site_id']}\t{warehouses}\t{state}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("accounts", help="seller accounts")
+    acc = parser.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
+    add = acc.add_parser("add", help="register (or update) an account")
+    add.add_argument("name")
+    add.add_argument("--user-id", type=int, required=True, help="the seller's ML user id")
+    add.add_argument("--site", required=True, help="ML site id, e.g. MLA")
+    add.add_argument("--refresh-token", help="a refresh token from the OAuth flow (stored "
+                                             "encrypted with CONNECTOR_SECRET_KEY)")
+    add.add_argument("--warehouse", action="append", help="an ERP warehouse this account "
+                                                          "sells from (repeat; default: all)")
+    add.add_argument("--config", help="connector.toml for settings")
+    add.set_defaults(handler=_add)
+    lst = acc.add_parser("list", help="list accounts (never tokens)")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.add_argument("--config", help="connector.toml for settings")
+    lst.set_defaults(handler=_list)

@@ -1,0 +1,167 @@
+"""Reading the admin's files: every problem located as file:line:column, nothing partial."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from config.files import load_admin_tables, write_mappings_csv
+from connector_core.domain.errors import MappingInvalid
+from connector_core.domain.mapping import Kit, Listing, MappingRow
+
+TOML = """\
+[connector]
+rate_limit_per_second = 5
+
+[accounts.main]
+user_id = 111
+site_id = "MLA"
+warehouses = ["w1"]
+
+[accounts.second]
+user_id = 222
+site_id = "MLB"
+
+[kits."KIT-1"]
+components = { "A" = 2, "B" = 1 }
+
+[catalog]
+skus = ["LOOSE"]
+
+[pricing.default]
+min_markup = 0.1
+fee_rate = 0.13
+
+[pricing.sku."A"]
+max_price = 500
+
+[pricing.listing."main:MLA2/501"]
+undercut = "0.5"
+strategy = "competitive"
+"""
+
+CSV = """\
+sku,account,item_id,variation_id,safety_stock,max_quantity,active
+A,main,MLA1,,0,,true
+B,main,MLA2,501,2,10,yes
+KIT-1,second,MLB3,,,,0
+"""
+
+
+def write(tmp_path: Path, csv_text: str = CSV, toml_text: str = TOML) -> tuple[Path, Path]:
+    csv_path, toml_path = tmp_path / "mappings.csv", tmp_path / "connector.toml"
+    csv_path.write_text(csv_text)
+    toml_path.write_text(toml_text)
+    return csv_path, toml_path
+
+
+def problems(tmp_path: Path, csv_text: str = CSV, toml_text: str = TOML,
+             stored_accounts: tuple[str, ...] = ()) -> list[str]:
+    csv_path, toml_path = write(tmp_path, csv_text, toml_text)
+    with pytest.raises(MappingInvalid) as info:
+        load_admin_tables(csv_path, toml_path, stored_accounts=stored_accounts)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_valid_pair_of_files_loads(tmp_path: Path) -> None:
+    csv_path, toml_path = write(tmp_path)
+    table, config = load_admin_tables(csv_path, toml_path)
+    assert table.rows == (
+        MappingRow("A", Listing("main", "MLA1")),
+        MappingRow("B", Listing("main", "MLA2", 501), safety_stock=2, max_quantity=10),
+        MappingRow("KIT-1", Listing("second", "MLB3"), active=False))
+    assert list(table.kits) == [Kit("KIT-1", {"A": 2, "B": 1})]
+    assert [a.name for a in config.accounts] == ["main", "second"]
+    assert config.accounts[0].warehouses == frozenset({"w1"})
+    assert config.catalog_skus == ("LOOSE",)
+    assert config.policy is not None
+    assert config.policy.default.fee_rate == Decimal("0.13")
+    assert config.policy.by_sku["A"].max_price == Decimal(500)
+    assert config.policy.by_listing[Listing("main", "MLA2", 501)].undercut == Decimal("0.5")
+
+
+def test_csv_problems_name_line_and_column(tmp_path: Path) -> None:
+    bad = CSV + ("A,main,MLA1,,0,,true\n"          # line 5: duplicate listing
+                 "C,ghost,MLA9,,0,,true\n"         # line 6: unknown account
+                 "D,main,MLA7,abc,x,-1,maybe\n"    # line 7: bad numbers and boolean
+                 "E,main,MLA8\n")                  # line 8: missing fields
+    found = problems(tmp_path, bad)
+    path = tmp_path / "mappings.csv"
+    assert f"{path}:5:3: listing main:MLA1 appears more than once (first on line 2)" in found
+    assert any(p.startswith(f"{path}:6:2: unknown account 'ghost'") for p in found)
+    assert any(p.startswith(f"{path}:7:4: variation_id must be") for p in found)
+    assert any(p.startswith(f"{path}:7:5: safety_stock must be a whole number") for p in found)
+    assert any(p.startswith(f"{path}:7:6: max_quantity must be a whole number") for p in found)
+    assert any(p.startswith(f"{path}:7:7: active: expected true or false") for p in found)
+    assert any(p.startswith(f"{path}:8:1: expected 7 fields") for p in found)
+
+
+def test_missing_and_unknown_columns(tmp_path: Path) -> None:
+    found = problems(tmp_path, "sku,account,item_id,colour\nA,main,MLA1,red\n")
+    path = tmp_path / "mappings.csv"
+    assert found[0].startswith(f"{path}:1:1: missing column(s): variation_id")
+    assert found[1].startswith(f"{path}:1:4: unknown column 'colour'")
+
+
+def test_kit_problems_point_at_the_toml(tmp_path: Path) -> None:
+    toml = TOML.replace('components = { "A" = 2, "B" = 1 }',
+                        'components = { "A" = 2, "NOPE" = 1 }')
+    toml += '\n[kits."KIT-2"]\ncomponents = { "KIT-3" = 1 }\n' \
+            '\n[kits."KIT-3"]\ncomponents = { "KIT-2" = 1 }\n'
+    found = problems(tmp_path, CSV, toml)
+    path = tmp_path / "connector.toml"
+    assert any(p.startswith(f"{path}:13:1: component 'NOPE' is not a known SKU") for p in found)
+    assert any("kit cycle: KIT-2 -> KIT-3 -> KIT-2" in p and p.startswith(f"{path}:")
+               for p in found)
+
+
+def test_toml_value_problems_point_at_the_key(tmp_path: Path) -> None:
+    toml = (TOML.replace("user_id = 222", "user_id = -4")
+            .replace("max_price = 500", "max_price = true")
+            .replace('strategy = "competitive"', 'strategy = "cheap"')
+            .replace("fee_rate = 0.13", "fee_rate = 0.13\nbogus = 1"))
+    found = problems(tmp_path, CSV, toml)
+    path = tmp_path / "connector.toml"
+    assert any(p.startswith(f"{path}:10:1: account 'second': user_id") for p in found)
+    assert any(p.startswith(f"{path}:25:1: [pricing.sku.\"A\"]: max_price") for p in found)
+    assert any(p.startswith(f"{path}:22:1: [pricing.default]: unknown key 'bogus'")
+               for p in found)
+    assert any("[pricing.listing.\"main:MLA2/501\"]" in p and "cheap" in p for p in found)
+
+
+def test_toml_syntax_errors_are_located(tmp_path: Path) -> None:
+    found = problems(tmp_path, CSV, TOML + "\n[kits\n")
+    assert len(found) == 1
+    assert found[0].startswith(f"{tmp_path / 'connector.toml'}:")
+    assert "TOML syntax" in found[0]
+
+
+def test_accounts_known_only_from_the_database_are_accepted(tmp_path: Path) -> None:
+    csv_text = CSV + "C,legacy,MLA9,,0,,true\n"
+    csv_path, toml_path = write(tmp_path, csv_text)
+    table, _ = load_admin_tables(csv_path, toml_path, stored_accounts=("legacy",))
+    assert len(table.rows) == 4
+
+
+def test_many_problems_are_capped_in_one_message(tmp_path: Path) -> None:
+    bad = CSV + "".join(f"X{i},ghost,MLA{i},,0,,true\n" for i in range(100))
+    found = problems(tmp_path, bad)
+    assert len(found) == 26 and found[-1] == "... and 75 more problems"
+
+
+def test_export_format_reads_back_identically(tmp_path: Path) -> None:
+    csv_path, toml_path = write(tmp_path)
+    table, _ = load_admin_tables(csv_path, toml_path)
+    out = tmp_path / "export.csv"
+    with out.open("w", newline="") as handle:
+        write_mappings_csv(table.rows, handle)
+    again, _ = load_admin_tables(out, toml_path)
+    assert again.rows == table.rows
+
+
+def test_the_bundled_example_files_are_valid() -> None:
+    root = Path(__file__).resolve().parents[3] / "config"
+    table, config = load_admin_tables(root / "mappings.csv", root / "connector.toml")
+    assert table.rows and list(table.kits) and config.policy is not None
+    assert any(r.listing.variation_id is not None for r in table.rows)
+    assert config.policy.by_sku or config.policy.by_listing
