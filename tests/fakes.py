@@ -218,14 +218,20 @@ class FakeUnitOfWork:
         self.inbox = FakeInbox(self)
         self.checkpoints = FakeCheckpoints(self)
 
-    def __enter__(self) -> Self:
-        assert self.work is None, "FakeUnitOfWork is not re-entrant"
-        self.work = copy.copy(self.store)
+    @staticmethod
+    def _copy(store: Store) -> Store:
+        """A working copy whose collections can change without touching ``store``."""
+        work = copy.copy(store)
         for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor",
                      "inbox", "checkpoints"):
-            setattr(self.work, name, dict(getattr(self.store, name)))
+            setattr(work, name, dict(getattr(store, name)))
         for name in ("events", "audit", "jobs"):
-            setattr(self.work, name, list(getattr(self.store, name)))
+            setattr(work, name, list(getattr(store, name)))
+        return work
+
+    def __enter__(self) -> Self:
+        assert self.work is None, "FakeUnitOfWork is not re-entrant"
+        self.work = self._copy(self.store)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -234,7 +240,7 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         assert self.work is not None
         self.store = self.work
-        self.work = copy.copy(self.store)
+        self.work = self._copy(self.store)
         self.commits += 1
 
     # --- helpers for tests -------------------------------------------------------------
