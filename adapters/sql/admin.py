@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.sql.repositories import (
@@ -132,13 +132,18 @@ def apply_admin_tables(session: Session, table: MappingTable, *,
     for i in range(0, len(ids), CHUNK):
         session.execute(delete(MappingRowRow).where(MappingRowRow.id.in_(ids[i:i + CHUNK]))
                         .execution_options(synchronize_session=False))
+    # Core executemany (not ORM bulk): the ORM splits batches wherever a row's NULLs differ.
+    table_ = MappingRowRow.metadata.tables[MappingRowRow.__tablename__]
     if changed:
-        updates = [{"id": stored[new.listing][0], **mapping_values(new)} for _, new in changed]
+        updates = [{"row_id": stored[new.listing][0], **mapping_values(new)}
+                   for _, new in changed]
+        stmt = (update(table_).where(table_.c.id == bindparam("row_id"))
+                .values({name: bindparam(name) for name in mapping_values(changed[0][1])}))
         for i in range(0, len(updates), CHUNK):
-            session.execute(update(MappingRowRow), updates[i:i + CHUNK])
+            session.execute(stmt, updates[i:i + CHUNK])
     inserts = [mapping_values(row) for row in added]
     for i in range(0, len(inserts), CHUNK):
-        session.execute(insert(MappingRowRow), inserts[i:i + CHUNK])
+        session.execute(table_.insert(), inserts[i:i + CHUNK])
     if kits_added or kits_changed or kits_removed:
         _replace_kits(session, list(table.kits))
     if diff.catalog_added or diff.catalog_removed:
