@@ -19,18 +19,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import TextClause, create_engine, text
+from sqlalchemy.engine import make_url
 
-from adapters.sql.admin import apply_admin_tables, stored_table  # noqa: E402
-from adapters.sql.engine import make_engine, make_session_factory  # noqa: E402
-from adapters.sql.migrate import upgrade  # noqa: E402
-from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork  # noqa: E402
-from config.files import load_admin_tables, write_mappings_csv  # noqa: E402
+from adapters.sql.admin import TableDiff, apply_admin_tables, stored_table
+from adapters.sql.engine import make_engine, make_session_factory
+from adapters.sql.migrate import upgrade
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from config.files import load_admin_tables, write_mappings_csv
+
+T = TypeVar("T")
 
 
 def write_inputs(folder: Path, rows: int) -> tuple[Path, Path, list[str]]:
@@ -62,7 +66,7 @@ def write_inputs(folder: Path, rows: int) -> tuple[Path, Path, list[str]]:
     return csv_path, toml_path, skus
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, object]:
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
@@ -85,6 +89,10 @@ def database(url: str | None, folder: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def _scan(uow: SqlAlchemyUnitOfWork, query: TextClause, sku: str) -> list[Any]:
+    return list(uow.session.execute(query, {"sku": sku}).all())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -103,7 +111,7 @@ def main() -> int:
 
         t_validate, (table, config) = timed(lambda: load_admin_tables(csv_path, toml_path))
 
-        def apply() -> object:
+        def apply() -> TableDiff:
             with uow:
                 diff = apply_admin_tables(uow.session, table, catalog_skus=config.catalog_skus,
                                           policy=config.policy, accounts=config.accounts)
@@ -112,7 +120,7 @@ def main() -> int:
 
         t_apply, diff = timed(apply)
         t_reapply, again = timed(apply)
-        assert len(diff.added) == args.rows and not again  # type: ignore[attr-defined]
+        assert len(diff.added) == args.rows and not again
 
         def export() -> str:
             out = io.StringIO()
@@ -130,12 +138,11 @@ def main() -> int:
         scan = text("SELECT * FROM mapping_rows WHERE sku || '' = :sku")  # defeats the index
         with uow:
             for sku in sample:
-                t, found = timed(lambda s=sku: uow.mappings.rows_for_skus([s]))
-                assert len(found) == 2  # type: ignore[arg-type]
+                t, found = timed(partial(uow.mappings.rows_for_skus, [sku]))
+                assert len(found) == 2
                 lookup_times.append(t)
             for sku in sample[: max(10, args.lookups // 10)]:
-                scan_times.append(timed(lambda s=sku: uow.session.execute(
-                    scan, {"sku": s}).all())[0])
+                scan_times.append(timed(partial(_scan, uow, scan, sku))[0])
             explain = ("EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN ")
             plan = " | ".join(str(r[-1]) for r in uow.session.execute(text(
                 explain + "SELECT * FROM mapping_rows WHERE sku = 'SKU-000001'")))
