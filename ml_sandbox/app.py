@@ -100,6 +100,7 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
     app = Flask("ml_sandbox")
     app.config["STATE"] = state
     app.config["FAULTS"] = faults
+    app.config["CALLS"] = calls
 
     def caller() -> int | None:
         return state.authenticate(request.headers.get("Authorization"))

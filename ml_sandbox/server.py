@@ -2,7 +2,7 @@
 
 import threading
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -23,6 +23,10 @@ class RunningSandbox:
         self._thread = threading.Thread(target=server.serve_forever, name="ml-sandbox",
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
+
+    def calls(self, since: float = 0.0) -> list[dict[str, Any]]:
+        """Every ML call received (method, path, query, body, time, status), oldest first."""
+        return [dict(c) for c in list(self.app.config["CALLS"]) if c["time"] >= since]
 
     def stop(self) -> None:
         self._server.shutdown()
