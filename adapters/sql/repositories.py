@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from attrs import frozen
 from sqlalchemy import Select, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.serialization import (
@@ -547,23 +548,37 @@ class SqlJobOutbox(_Repo):
         self.session.execute(delete(JobRow).where(JobRow.id == job_id)
                              .execution_options(synchronize_session=False))
 
-    def release_stale_claims(self, older_than: timedelta, now: datetime | None = None) -> int:
+    def release(self, job_id: int, *, dispatched_at: datetime | None = None) -> bool:
+        """Put a claimed job back to waiting (its runner failed; a retry will claim it
+        again). If a newer job with the same key already waits, that one recomputes from
+        the latest state anyway: this row is deleted instead. True if the row waits again.
+
+        ``dispatched_at`` marks it as already re-queued (e.g. by the queue's own retry), so
+        :meth:`due` leaves it alone until it is overdue."""
+        try:
+            with self.session.begin_nested():
+                result = self.session.execute(
+                    update(JobRow).where(JobRow.id == job_id, JobRow.claimed_at.is_not(None))
+                    .values(claimed_at=None, dispatched_at=dispatched_at)
+                    .returning(JobRow.id).execution_options(synchronize_session=False))
+                return result.first() is not None
+        except IntegrityError:  # a twin waits under the same key
+            self.complete(job_id)
+            return False
+
+    def release_stale_claims(self, older_than: timedelta,
+                             now: datetime | None = None) -> list[StoredJob]:
         """Jobs claimed more than ``older_than`` ago and never completed (a dead runner) go
-        back to waiting, or are dropped if a newer one with the same key waits (a push or
-        an order sync recomputes from the latest state, so one run covers both)."""
+        back to waiting, or are dropped if a newer one with the same key waits (see
+        :meth:`release`). Returns the jobs now waiting again, to be re-queued."""
         cutoff = (now or self._now()) - older_than
-        stale = self._all(select(JobRow).where(JobRow.claimed_at < cutoff).order_by(JobRow.id))
-        for row in stale:
-            waiting = self.session.scalar(select(func.count()).select_from(JobRow).where(
-                JobRow.dedup_key == row.dedup_key, JobRow.claimed_at.is_(None)))
-            stmt: Any
-            if waiting:
-                stmt = delete(JobRow).where(JobRow.id == row.id)
-            else:
-                stmt = (update(JobRow).where(JobRow.id == row.id)
-                        .values(claimed_at=None, dispatched_at=None))
-            self.session.execute(stmt.execution_options(synchronize_session=False))
-        return len(stale)
+        stale = self._all(select(JobRow.id).where(JobRow.claimed_at < cutoff)
+                          .order_by(JobRow.id))
+        released = [job_id for job_id in stale if self.release(job_id)]
+        if not released:
+            return []
+        rows = self._all(select(JobRow).where(JobRow.id.in_(released)).order_by(JobRow.id))
+        return [_job(r) for r in rows]
 
 
 # --- notification inbox -----------------------------------------------------------------

@@ -94,8 +94,9 @@ class TestJobDispatcherApi:
             uow.commit()
         clock.advance(600)
         with uow:
-            assert uow.jobs.release_stale_claims(timedelta(minutes=5)) == 2
+            released = uow.jobs.release_stale_claims(timedelta(minutes=5))
             uow.commit()
+        assert [j.dedup_key for j in released] == ["push-main-MLA1"]  # MLA2 merged
         with uow:
             assert sorted(j.dedup_key for j in uow.jobs.waiting()) == ["push-main-MLA1",
                                                                        "push-main-MLA2"]
@@ -138,6 +139,29 @@ class TestTokenStore:
             store.save("ghost", TokenSet(access_token="a", refresh_token="r", expires_at=T0))
         with pytest.raises(InvalidInput, match="not a valid key"):
             SqlTokenStore(make_session_factory(engine), "short")
+
+
+    def test_release_puts_a_failed_job_back_or_merges_it(
+            self, sql_uow: SqlAlchemyUnitOfWork, clock: FixedClock) -> None:
+        uow = sql_uow
+        with uow:
+            uow.jobs.add(PushItem("main", "MLA1"))
+            uow.jobs.add(PushItem("main", "MLA2"))
+            one = uow.jobs.claim(dedup_key="push-main-MLA1")
+            two = uow.jobs.claim(dedup_key="push-main-MLA2")
+            assert one is not None and two is not None
+            uow.jobs.add(PushItem("main", "MLA2"))
+            uow.commit()
+        with uow:
+            assert uow.jobs.release(one.id, dispatched_at=clock.now())
+            assert not uow.jobs.release(two.id)  # a twin waits: this row goes
+            assert not uow.jobs.release(one.id)  # not claimed any more
+            uow.commit()
+        with uow:
+            waiting = uow.jobs.waiting()
+        assert [(j.dedup_key, j.dispatched_at) for j in waiting] == [
+            ("push-main-MLA1", clock.now()), ("push-main-MLA2", None)]
+        assert two.id not in [j.id for j in waiting]
 
 
 class TestLocks:
