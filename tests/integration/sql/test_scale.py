@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from adapters.sql.admin import apply_admin_tables, stored_table
+from adapters.sql.admin import TableDiff, apply_admin_tables, stored_table
 from adapters.sql.engine import make_session_factory
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from config.files import load_admin_tables, write_mappings_csv
@@ -40,7 +40,7 @@ def test_twenty_thousand_rows_apply_export_and_diff(engine: Engine, tmp_path: Pa
     source.write_text(csv_text(ROWS))
     uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
 
-    def apply(path: Path):
+    def apply(path: Path) -> TableDiff:
         table, config = load_admin_tables(path, toml)
         with uow:
             diff = apply_admin_tables(uow.session, table, catalog_skus=config.catalog_skus,
