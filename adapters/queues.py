@@ -10,9 +10,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job
 
 from adapters.serialization import command_to_json
 from connector_core.domain.commands import Command
@@ -20,7 +23,6 @@ from connector_core.domain.commands import Command
 log = logging.getLogger(__name__)
 
 JOB_ENTRY_POINT = "config.jobs.run_command"
-QUEUE_NAME = "meli-connector"
 # Waits between attempts of a failing job (rq's Retry; the worker runs rq's scheduler).
 RETRY_INTERVALS = [5, 15, 60, 180, 600]
 
@@ -39,12 +41,21 @@ class RqTaskQueue:
     def rq_queue(self) -> Queue:
         return self._queue
 
-    def submit(self, command: Command, *, dedup_key: str | None = None) -> None:
+    def submit(self, command: Command, *, dedup_key: str | None = None,
+               replace: bool = False) -> None:
+        job_id = dedup_key
         try:
+            if replace and job_id is not None:
+                with suppress(NoSuchJobError):
+                    Job.fetch(job_id, connection=self._queue.connection,
+                              serializer=self._queue.serializer).delete()
             self._queue.enqueue(
                 JOB_ENTRY_POINT, command_to_json(command), retry=self._retry,
                 job_timeout=self._job_timeout, failure_ttl=self._failure_ttl,
-                result_ttl=3600, description=dedup_key or command.dedup_key)
+                result_ttl=600, description=command.dedup_key, job_id=job_id,
+                unique=job_id is not None)
+        except DuplicateJobError:
+            return  # RQ still has it (waiting, running, retrying or failed): nothing to add
         except Exception as exc:  # redis-py raises many kinds; the caller wants one
             raise ConnectionError(f"could not queue {command.dedup_key}: {exc}") from exc
 
@@ -63,7 +74,10 @@ class InProcessTaskQueue:
         self._started = False
         self._lock = threading.Lock()
 
-    def submit(self, command: Command, *, dedup_key: str | None = None) -> None:
+    def submit(self, command: Command, *, dedup_key: str | None = None,
+               replace: bool = False) -> None:
+        # Duplicates are harmless here: the runner claims the job row, a second run finds
+        # nothing to claim.
         with self._lock:
             if not self._started:
                 self._thread.start()

@@ -15,17 +15,18 @@ from typing import Any
 import httpx
 from redis import Redis
 from rq import Queue
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
-from adapters.queues import QUEUE_NAME, InProcessTaskQueue, RqTaskQueue
+from adapters.queues import RETRY_INTERVALS, InProcessTaskQueue, RqTaskQueue
 from adapters.redis_locks import RedisLocks
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
+from adapters.sql.repositories import StoredJob
 from adapters.sql.rows import JobRow
 from adapters.sql.tokens import SqlTokenStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
@@ -46,9 +47,9 @@ from erp_bridge import ErpBridge
 
 log = logging.getLogger(__name__)
 
-JOB_LOCK_TTL = 300.0
-STALE_CLAIM = timedelta(minutes=10)
-REDISPATCH_AFTER = timedelta(seconds=30)
+
+
+MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1  # then the job is a dead letter
 
 
 class SystemClock:
@@ -141,46 +142,21 @@ class Connector:
     def queue(self) -> TaskQueue:
         if self._queue is None:
             if self.redis is not None:
-                self._queue = RqTaskQueue(Queue(QUEUE_NAME, connection=self.redis,
-                                                serializer="json"))
+                self._queue = RqTaskQueue(
+                    Queue(self.settings.queue_name, connection=self.redis, serializer="json"),
+                    job_timeout=int(self.settings.job_timeout_seconds))
             else:
                 self._queue = InProcessTaskQueue(self.run_job)
         return self._queue
 
-    def dispatch(self) -> int:
-        """Move jobs committed but not yet queued to the queue; never raises.
-
-        Called right after every unit of work that may have added jobs. When the queue is
-        down the jobs stay in the outbox and :meth:`sweep` dispatches them later.
-        """
-        try:
-            with self.uow as uow:
-                waiting = [j for j in uow.jobs.waiting(limit=500) if j.dispatched_at is None]
-            sent = []
-            for job in waiting:
-                self.queue.submit(job.command, dedup_key=job.dedup_key)
-                sent.append(job.id)
-            if sent:
-                with self.uow as uow:
-                    uow.jobs.mark_dispatched(sent)
-                    uow.commit()
-            return len(sent)
-        except Exception as exc:
-            log.warning("could not dispatch jobs now (%s); the sweeper will", exc)
-            return 0
-
-    def sweep(self) -> int:
-        """Give back jobs whose runner died and re-dispatch jobs the queue lost."""
-        with self.uow as uow:
-            uow.jobs.release_stale_claims(STALE_CLAIM)
-            due = uow.jobs.due(REDISPATCH_AFTER, limit=500)
-            uow.commit()
+    def _submit(self, jobs: list[StoredJob], *, replace: bool = False) -> int:
+        """Queue job rows under their stable key (``job-<row id>``); mark them dispatched."""
         sent = []
-        for job in due:
+        for job in jobs:
             try:
-                self.queue.submit(job.command, dedup_key=job.dedup_key)
+                self.queue.submit(job.command, dedup_key=f"job-{job.id}", replace=replace)
             except ConnectionError as exc:
-                log.warning("sweeper could not queue %s: %s", job.dedup_key, exc)
+                log.warning("could not queue %s (%s); the sweeper will", job.dedup_key, exc)
                 break
             sent.append(job.id)
         if sent:
@@ -188,6 +164,57 @@ class Connector:
                 uow.jobs.mark_dispatched(sent)
                 uow.commit()
         return len(sent)
+
+    def dispatch(self) -> int:
+        """Queue the jobs committed but never queued; never raises.
+
+        Called right after every unit of work that may have added jobs. When the queue is
+        down the jobs stay in the outbox and :meth:`sweep` queues them later.
+        """
+        try:
+            with self.uow as uow:
+                waiting = [j for j in uow.jobs.waiting(limit=500) if j.dispatched_at is None]
+            return self._submit(waiting)
+        except Exception as exc:
+            log.warning("could not dispatch jobs now (%s); the sweeper will", exc)
+            return 0
+
+    @property
+    def _job_timeout(self) -> float:
+        return self.settings.job_timeout_seconds
+
+    def _release_dead_claims(self) -> list[StoredJob]:
+        """Claims older than twice the job timeout belong to dead runners (a live one is
+        stopped at the timeout): put them back to waiting, or drop them when a newer job with
+        the same key already waits (it recomputes from the latest state anyway)."""
+        cutoff = self.clock.now() - timedelta(seconds=2 * self._job_timeout)
+        released = []
+        with self.uow as uow:
+            for row in uow.session.scalars(select(JobRow).where(JobRow.claimed_at < cutoff)):
+                twin = uow.session.scalar(select(JobRow.id).where(
+                    JobRow.dedup_key == row.dedup_key, JobRow.claimed_at.is_(None)))
+                if twin is not None:
+                    uow.session.delete(row)
+                    continue
+                row.claimed_at = None
+                row.dispatched_at = None
+                released.append(row.id)
+            uow.commit()
+            return [j for j in uow.jobs.waiting(limit=10_000) if j.id in set(released)]
+
+    def sweep(self) -> int:
+        """Re-queue what was lost: jobs of dead runners, jobs never queued (the queue was down
+        after their commit), and jobs the queue forgot (Redis restarted empty).
+
+        Re-submitting a job the queue still has is absorbed (same key), so this is safe to
+        run at any time, from any process. Jobs that failed their last attempt stay out: they
+        are the dead-letter list (``meli-connector jobs failed``).
+        """
+        sent = self._submit(self._release_dead_claims(), replace=True)
+        with self.uow as uow:
+            due = [j for j in uow.jobs.due(timedelta(seconds=self.settings.sweep_interval_seconds),
+                                           limit=500) if j.attempts < MAX_ATTEMPTS]
+        return sent + self._submit(due)
 
     def run_job(self, command: Command) -> str:
         """Claim the command's job row, run it, and complete (or release) it.
@@ -202,8 +229,8 @@ class Connector:
         if stored is None:
             return f"{command.dedup_key}: nothing to do (already claimed or done)"
         try:
-            with self.locks.hold(f"job:{command.dedup_key}", ttl=JOB_LOCK_TTL,
-                                 wait=JOB_LOCK_TTL):
+            with self.locks.hold(f"job:{command.dedup_key}", ttl=self._job_timeout,
+                                 wait=self._job_timeout):
                 outcome = self.handle(stored.command)
         except BaseException:
             self._release(stored.id)  # back to waiting: rq's Retry or the sweeper runs it again
@@ -215,12 +242,13 @@ class Connector:
         return f"{command.dedup_key}: {outcome}"
 
     def _release(self, job_id: int) -> None:
-        """Put a failed job back to waiting; if a newer one with its key already waits, that
-        one recomputes from the latest state anyway and this row goes."""
+        """Put a failed job back to waiting for its retry (rq's Retry on Redis; the sweeper
+        in-process); if a newer one with its key already waits, that one recomputes from the
+        latest state anyway and this row goes."""
         try:
             with self.uow as uow:
                 uow.session.execute(update(JobRow).where(JobRow.id == job_id)
-                                    .values(claimed_at=None, dispatched_at=None))
+                                    .values(claimed_at=None, dispatched_at=self.clock.now()))
                 uow.commit()
         except IntegrityError:
             with self.uow as uow:
@@ -244,6 +272,35 @@ class Connector:
                                       clock=self.clock, since=command.since)
             return f"{found.orders_seen} orders seen, {len(found.orders_queued)} queued"
         raise TypeError(f"unknown command {command!r}")
+
+    def scheduled(self, last_reconcile: float, now: float) -> float:
+        """One tick of the worker's scheduler: sweep, and queue reconciliation when due.
+
+        Every worker runs this; a shared lock makes one of them do it per tick. Returns the
+        (possibly updated) time of the last reconciliation.
+        """
+        try:
+            with self.locks.hold("scheduler", ttl=self.settings.sweep_interval_seconds,
+                                 wait=0.1):
+                swept = self.sweep()
+                if swept:
+                    log.info("sweeper re-dispatched %d job(s)", swept)
+                interval = self.settings.reconcile_interval_minutes * 60
+                if now - last_reconcile >= interval:
+                    with self.uow as uow:
+                        for account in uow.accounts.list():
+                            uow.jobs.add(Reconcile(account.name))
+                        uow.commit()
+                    if self.settings.application_id is not None:
+                        recover_missed_notifications(uow=self.uow, marketplace=self.gateway,
+                                                     clock=self.clock)
+                    self.dispatch()
+                    return now
+        except TimeoutError:
+            log.debug("another worker holds the scheduler lock this tick")
+        except Exception:
+            log.exception("scheduled sweep/reconciliation failed; next tick tries again")
+        return last_reconcile
 
     def reconcile(self, account: str | None = None, since: datetime | None = None
                   ) -> list[str]:

@@ -26,11 +26,3 @@ def use(instance: Connector) -> None:
 
 def run_command(payload: dict[str, Any]) -> str:
     return connector().run_job(command_from_json(payload))
-
-
-def sweep() -> str:
-    return f"re-dispatched {connector().sweep()} job(s)"
-
-
-def reconcile_all() -> str:
-    return "; ".join(connector().reconcile())

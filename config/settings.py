@@ -37,6 +37,9 @@ class Settings:
     ml_timeout_seconds: float = field(default=10.0, validator=_positive)
     application_id: int | None = None
     push_coalesce_seconds: float = 0.0
+    queue_name: str = "meli-connector"
+    job_timeout_seconds: float = field(default=120.0, validator=_positive)
+    sweep_interval_seconds: float = field(default=30.0, validator=_positive)
     raw: Mapping[str, Any] = field(factory=dict, repr=False)
 
     @classmethod
@@ -56,7 +59,7 @@ class Settings:
         section = raw.get("connector", {})
         known = {"rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
                  "application_id", "push_coalesce_seconds", "database_url", "redis_url",
-                 "ml_api_url"}
+                 "ml_api_url", "queue_name", "job_timeout_seconds", "sweep_interval_seconds"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise InvalidInput(f"{path}: [connector] has unknown keys: {', '.join(unknown)}")

@@ -98,11 +98,14 @@ class Locks(Protocol):
 class TaskQueue(Protocol):
     """Where dispatched commands run (RQ on Redis, or in-process on a laptop).
 
-    ``submit`` returns once the command is safely queued or raises ``ConnectionError``; with a
-    ``dedup_key`` a command already waiting under that key absorbs the new one.
+    ``submit`` returns once the command is safely queued or raises ``ConnectionError``. With a
+    ``dedup_key``, a job the queue still knows under that key (waiting, running, scheduled for
+    a retry, or failed) absorbs the new one, so re-submitting is always safe; ``replace``
+    discards that job first (its runner died).
     """
 
-    def submit(self, command: Command, *, dedup_key: str | None = None) -> None: ...
+    def submit(self, command: Command, *, dedup_key: str | None = None,
+               replace: bool = False) -> None: ...
 
 
 # --- repositories (all reached through the unit of work) -------------------------------

@@ -369,7 +369,11 @@ class InMemoryTaskQueue:
     def __init__(self) -> None:
         self.submitted: list[Command] = []
 
-    def submit(self, command: Command, *, dedup_key: str | None = None) -> None:
-        if dedup_key is not None and any(c.dedup_key == dedup_key for c in self.submitted):
+    def submit(self, command: Command, *, dedup_key: str | None = None,
+               replace: bool = False) -> None:
+        key = dedup_key or command.dedup_key
+        if replace:
+            self.submitted = [c for c in self.submitted if c.dedup_key != key]
+        elif any(c.dedup_key == key for c in self.submitted):
             return
         self.submitted.append(command)

@@ -48,10 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from rq import SimpleWorker
-    from rq.cron import CronScheduler
+    import threading
+    import time
 
-    from config import jobs
+    from rq import SimpleWorker
 
     connector = _connector()
     if connector.redis is None:
@@ -60,13 +60,15 @@ def _worker(args: argparse.Namespace) -> int:
     queue = connector.queue.rq_queue
     connector.sweep()
     if not args.burst:
-        import threading
+        def schedule() -> None:
+            # Sweeps every sweep_interval_seconds and reconciles every
+            # reconcile_interval_minutes; a lock in Redis makes one worker do it per tick.
+            last = time.time()
+            while True:
+                time.sleep(connector.settings.sweep_interval_seconds)
+                last = connector.scheduled(last, time.time())
 
-        cron = CronScheduler(connection=connector.redis, name=f"meli-connector-{id(args)}")
-        cron.register(jobs.sweep, queue.name, interval=30)
-        minutes = connector.settings.reconcile_interval_minutes
-        cron.register(jobs.reconcile_all, queue.name, interval=int(minutes * 60))
-        threading.Thread(target=cron.start, daemon=True, name="cron").start()
+        threading.Thread(target=schedule, daemon=True, name="scheduler").start()
     worker = SimpleWorker([queue], connection=connector.redis, serializer="json")
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     return 0

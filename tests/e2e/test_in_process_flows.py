@@ -15,24 +15,10 @@ from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from ml_sandbox.server import start_sandbox
+from tests.e2e.conftest import SEED, SELLER
 
 pytestmark = pytest.mark.e2e
 
-SELLER = 1001
-SEED = {
-    "app": {"client_id": "123", "client_secret": "shh", "application_id": 555},
-    "sellers": [{"id": SELLER, "nickname": "TIENDA", "site_id": "MLA"}],
-    "items": [
-        {"id": "MLA1", "seller_id": SELLER, "price": 100, "available_quantity": 1,
-         "seller_sku": "A"},
-        {"id": "MLA2", "seller_id": SELLER, "price": 100, "variations": [
-            {"id": 21, "available_quantity": 1, "seller_sku": "A"},
-            {"id": 22, "available_quantity": 1, "seller_sku": "B"},
-            {"id": 23, "available_quantity": 9, "seller_sku": "Z"}]},
-        {"id": "MLA3", "seller_id": SELLER, "price": 300, "available_quantity": 1},
-    ],
-    "tokens": [{"user_id": SELLER, "refresh_token": "TG-seed-1001", "expires_in": 21600}],
-}
 TABLE = MappingTable(
     [MappingRow("A", Listing("main", "MLA1")), MappingRow("A", Listing("main", "MLA2", 21)),
      MappingRow("B", Listing("main", "MLA2", 22)), MappingRow("KIT", Listing("main", "MLA3"))],

@@ -1,0 +1,185 @@
+"""The production shape: RQ worker processes on Redis, PostgreSQL, the sandbox over sockets.
+
+What must hold across processes and failures (CONTRACT §1 rules 3-5): duplicates hold once,
+a worker killed with SIGKILL mid-job has its job run again without holding twice, and
+notifications answered while Redis is down are all processed once it is back.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from adapters.sql.admin import apply_admin_tables
+from adapters.sql.migrate import upgrade
+from config.bootstrap import Connector
+from config.settings import Settings
+from config.wsgi import make_app
+from connector_core.domain.accounts import Account, TokenSet
+from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
+from ml_sandbox.server import start_sandbox
+from tests.e2e.conftest import SEED, SELLER, wait_for
+from tests.services import database_url, fresh_postgres_database
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+TABLE = MappingTable(
+    [MappingRow("A", Listing("main", "MLA1")), MappingRow("A", Listing("main", "MLA2", 21)),
+     MappingRow("B", Listing("main", "MLA2", 22)), MappingRow("KIT", Listing("main", "MLA3"))],
+    [Kit("KIT", {"A": 2, "B": 1})])
+JOB_TIMEOUT = 4
+
+
+class World:
+    def __init__(self, tmp: Path, db_url: str, redis_url: str, sandbox) -> None:
+        self.sandbox = sandbox
+        config = tmp / "connector.toml"
+        config.write_text(f"""
+[connector]
+rate_limit_per_second = 50
+application_id = 555
+queue_name = "e2e-{os.getpid()}-{time.time_ns()}"
+job_timeout_seconds = {JOB_TIMEOUT}
+sweep_interval_seconds = 1
+reconcile_interval_minutes = 60
+""")
+        self.env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
+                    "ML_API_URL": sandbox.url, "ML_CLIENT_ID": "123", "ML_CLIENT_SECRET": "shh",
+                    "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
+                    "CONNECTOR_CONFIG": str(config)}
+        self.connector = Connector(Settings.load(self.env))
+        upgrade(self.connector.engine)
+        with self.connector.uow as uow:
+            apply_admin_tables(uow.session, TABLE, accounts=[Account("main", SELLER, "MLA")])
+            uow.commit()
+        self.connector.tokens.save("main", TokenSet(
+            access_token="", refresh_token="TG-seed-1001", user_id=SELLER,
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        self.web = make_app(self.connector).test_client()
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.logs = tmp
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        with (self.logs / f"worker{len(self.workers)}.log").open("wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "config.cli", "worker"],
+                                       env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.workers.append(process)
+        return process
+
+    def stop_workers(self) -> None:
+        for process in self.workers:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.workers:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def figures(self) -> tuple[int, ...]:
+        items = self.sandbox.state.items
+        mla2 = {v["id"]: v["available_quantity"] for v in items["MLA2"]["variations"]}
+        return (items["MLA1"]["available_quantity"], mla2[21], mla2[22], mla2[23],
+                items["MLA3"]["available_quantity"])
+
+    def order(self, item_id: str, quantity: int, variation_id: int | None = None) -> int:
+        body = {"seller_id": SELLER, "item_id": item_id, "quantity": quantity,
+                "status": "paid", "notify": False}
+        if variation_id is not None:
+            body["variation_id"] = variation_id
+        return int(httpx.post(f"{self.sandbox.url}/_sandbox/orders", json=body)
+                   .json()["order"]["id"])
+
+    def notify(self, order_id: int, ml_id: str | None = None) -> int:
+        body = {"resource": f"/orders/{order_id}", "user_id": SELLER, "topic": "orders_v2",
+                "application_id": 555, "_id": ml_id or f"n-{order_id}"}
+        return self.web.post("/notifications", json=body).status_code
+
+    def held(self, order_id: int) -> int:
+        with self.connector.uow as uow:
+            return sum(h.units for h in uow.stock.holds_for_order(order_id))
+
+    def events(self) -> list[tuple[int, str]]:
+        return [(e.order_id, e.type.value) for e in self.connector.bridge.events(limit=500).events]
+
+
+@pytest.fixture
+def world(tmp_path, private_redis):
+    sandbox = start_sandbox()
+    httpx.post(f"{sandbox.url}/_sandbox/seed", json=SEED).raise_for_status()
+    with fresh_postgres_database(database_url()) as db_url:
+        world = World(tmp_path, db_url, private_redis.url, sandbox)
+        world.redis = private_redis
+        try:
+            yield world
+        finally:
+            world.stop_workers()
+            world.connector.close()
+            sandbox.stop()
+
+
+def test_a_sale_moves_every_listing_and_five_duplicates_hold_once(world):
+    world.start_worker()
+    world.start_worker()
+    world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
+                                                  {"sku": "B", "quantity": 4}])
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    order_id = world.order("MLA1", 3)
+    assert {world.notify(order_id, "same") for _ in range(5)} == {200}
+    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 20, "the sale to move the others")
+    assert world.held(order_id) == 3
+    assert world.events() == [(order_id, "order.created"), (order_id, "order.paid")]
+
+
+def test_a_worker_killed_mid_job_has_its_job_run_again_without_holding_twice(world):
+    first = world.start_worker()
+    world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
+                                                  {"sku": "B", "quantity": 4}])
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    order_id = world.order("MLA2", 2, variation_id=21)
+    httpx.post(f"{world.sandbox.url}/_sandbox/faults", json={"latency_ms": 2500})
+    httpx.delete(f"{world.sandbox.url}/_sandbox/calls")
+    assert world.notify(order_id) == 200
+
+    def fetching_the_order() -> bool:
+        calls = httpx.get(f"{world.sandbox.url}/_sandbox/calls").json()
+        return any(c["path"] == f"/orders/{order_id}" for c in calls)
+
+    wait_for(fetching_the_order, 20, "the worker to start the order job")
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    httpx.delete(f"{world.sandbox.url}/_sandbox/faults").raise_for_status()
+    world.start_worker()
+    wait_for(lambda: world.figures() == (8, 8, 4, 9, 4), 60,
+             "the killed job to run again and move the listings")
+    assert world.held(order_id) == 2
+    assert world.events() == [(order_id, "order.created"), (order_id, "order.paid")]
+
+
+def test_notifications_answered_while_redis_is_down_are_processed_when_it_returns(world):
+    world.start_worker()
+    world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 50},
+                                                  {"sku": "B", "quantity": 50}])
+    wait_for(lambda: world.figures()[0] == 50, 20, "the first publication")
+    orders = [world.order("MLA1", 1) for _ in range(8)]
+    world.stop_workers()
+    world.redis.stop()
+    started = time.monotonic()
+    answers = [world.notify(order_id) for order_id in orders]
+    elapsed = time.monotonic() - started
+    assert answers == [200] * len(orders)
+    assert elapsed / len(orders) < 0.5, f"{elapsed / len(orders):.3f}s per notification"
+    world.redis.start()  # back, and empty
+    world.start_worker()
+    wait_for(lambda: all(world.held(o) == 1 for o in orders), 60,
+             "every notification to be processed after Redis came back")
+    wait_for(lambda: world.figures()[0] == 50 - len(orders), 30, "the listings to follow")
+    paid = [o for o, kind in world.events() if kind == "order.paid"]
+    assert sorted(paid) == sorted(orders)
