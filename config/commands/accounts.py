@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from config.commands.db import open_database
+from config.commands.db import database_errors, open_database
 from config.settings import Settings
 from connector_core.domain.errors import InvalidInput
 
@@ -37,7 +37,7 @@ def _add(args: argparse.Namespace) -> int:
     try:
         store = SqlTokenStore(session_factory, key) if key is not None else None
         uow = SqlAlchemyUnitOfWork(session_factory)
-        with uow:
+        with database_errors(), uow:
             clash = uow.accounts.by_user_id(account.user_id)
             if clash is not None and clash.name != account.name:
                 raise InvalidInput(f"user id {account.user_id} already belongs to account "
@@ -45,8 +45,10 @@ def _add(args: argparse.Namespace) -> int:
             uow.accounts.upsert(account)
             uow.commit()
         if store is not None and token is not None:
-            store.save(account.name, TokenSet(access_token="", refresh_token=token.strip(),
-                                              expires_at=NEVER, user_id=account.user_id))
+            with database_errors():
+                store.save(account.name, TokenSet(
+                    access_token="", refresh_token=token.strip(), expires_at=NEVER,
+                    user_id=account.user_id))
     finally:
         engine.dispose()
     print(f"account {account.name} (user {account.user_id}, {account.site_id}) saved"
@@ -60,7 +62,8 @@ def _list(args: argparse.Namespace) -> int:
     settings = Settings.load(config_path=args.config)
     engine, session_factory = open_database(settings)
     try:
-        statuses = account_statuses(session_factory)
+        with database_errors():
+            statuses = account_statuses(session_factory)
     finally:
         engine.dispose()
     rows: list[dict[str, Any]] = [{

@@ -2,6 +2,8 @@
 
 import argparse
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine
@@ -34,6 +36,17 @@ def open_database(settings: Settings, *, migrated: bool = True
     except ValueError as exc:
         raise InvalidInput(f"DATABASE_URL: {exc}") from exc
     return engine, make_session_factory(engine)
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Database failures as a one-line :class:`InvalidInput` (the CLI prints those)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise InvalidInput(f"database error: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:

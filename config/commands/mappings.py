@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config.commands.db import open_database
+from config.commands.db import database_errors, open_database
 from config.settings import Settings
 
 SHOWN_PER_KIND = 100
@@ -69,7 +69,7 @@ def _apply(args: argparse.Namespace) -> int:
     engine, session_factory = open_database(settings)
     try:
         uow = SqlAlchemyUnitOfWork(session_factory)
-        with uow:
+        with database_errors(), uow:
             table, config = load_admin_tables(
                 Path(args.file), settings.config_path,
                 stored_accounts=[a.name for a in uow.accounts.list()],
@@ -102,7 +102,7 @@ def _export(args: argparse.Namespace) -> int:
     engine, session_factory = open_database(settings)
     try:
         uow = SqlAlchemyUnitOfWork(session_factory)
-        with uow:
+        with database_errors(), uow:
             rows, _kits, _catalog = stored_table(uow.session)
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
