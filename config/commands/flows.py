@@ -117,34 +117,41 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_failed(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        print(f"{row['id']}  {row['what']}  failed {row['failed_at']}  {row['error']}")
+    print(f"{len(rows)} failed job(s)")
+
+
 def _jobs(args: argparse.Namespace) -> int:
+    """Dead letters: on Redis, rq's failed-job registry (with the error); in-process, the job
+    rows that used up their attempts."""
+    if args.action == "retry" and not args.all and not args.id:
+        raise InvalidInput("give a job ID or --all")
     connector = _connector()
     if connector.redis is None:
-        raise InvalidInput("the dead-letter list lives in Redis (REDIS_URL); in-process jobs "
-                           "that fail stay in the job outbox and are retried by the sweeper")
+        return _jobs_in_process(connector, args)
     from rq.registry import FailedJobRegistry
 
-    registry = FailedJobRegistry(queue=connector.queue.rq_queue)
+    queue = connector.queue.rq_queue
+    registry = FailedJobRegistry(queue=queue)
     if args.action == "failed":
         rows = []
         for job_id in registry.get_job_ids():
-            job = connector.queue.rq_queue.fetch_job(job_id)
+            job = queue.fetch_job(job_id)
             if job is None:
                 continue
-            error = (job.latest_result().exc_string if job.latest_result() else "") or ""
+            result = job.latest_result()
+            error = ((result.exc_string if result else "") or "").strip()
             rows.append({"id": job_id, "what": job.description,
                          "failed_at": job.ended_at.isoformat() if job.ended_at else None,
-                         "error": error.strip().splitlines()[-1] if error.strip() else ""})
-        if args.json:
-            print(json.dumps(rows))
-        else:
-            for row in rows:
-                print(f"{row['id']}  {row['what']}  {row['failed_at']}  {row['error']}")
-            print(f"{len(rows)} failed job(s)")
+                         "error": error.splitlines()[-1] if error else ""})
+        _print_failed(rows, args.json)
         return 0
     ids = registry.get_job_ids() if args.all else [args.id]
-    if not args.all and not args.id:
-        raise InvalidInput("give a job ID or --all")
     for job_id in ids:
         try:
             registry.requeue(job_id)
@@ -152,6 +159,41 @@ def _jobs(args: argparse.Namespace) -> int:
             raise InvalidInput(f"cannot retry job {job_id!r}: {exc}") from exc
     print(f"re-queued {len(ids)} job(s)")
     return 0
+
+
+def _jobs_in_process(connector: Any, args: argparse.Namespace) -> int:
+    from sqlalchemy import select, update
+
+    from adapters.sql.rows import JobRow
+    from config.bootstrap import MAX_ATTEMPTS
+
+    dead = (JobRow.claimed_at.is_(None)) & (JobRow.attempts >= MAX_ATTEMPTS)
+    with connector.uow as uow:
+        rows = list(uow.session.scalars(select(JobRow).where(dead).order_by(JobRow.id)))
+        if args.action == "failed":
+            _print_failed([{"id": f"job-{r.id}", "what": r.dedup_key,
+                            "failed_at": r.dispatched_at.isoformat() if r.dispatched_at
+                            else None, "error": f"{r.attempts} attempts (see the logs)"}
+                           for r in rows], args.json)
+            return 0
+        wanted = {r.id for r in rows} if args.all else {_row_id(args.id)}
+        unknown = wanted - {r.id for r in rows}
+        if unknown:
+            raise InvalidInput(f"no failed job {args.id!r} (see `meli-connector jobs failed`)")
+        uow.session.execute(update(JobRow).where(JobRow.id.in_(wanted))
+                            .values(attempts=0, dispatched_at=None))
+        uow.commit()
+    connector.dispatch()
+    _wait_in_process(connector)
+    print(f"re-ran {len(wanted)} job(s)")
+    return 0
+
+
+def _row_id(text: str) -> int:
+    digits = text.removeprefix("job-")
+    if not digits.isdigit():
+        raise InvalidInput(f"job id: expected job-N, got {text!r}")
+    return int(digits)
 
 
 def register(sub: Any) -> None:

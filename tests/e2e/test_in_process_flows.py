@@ -1,6 +1,7 @@
 """The connector's flows on the laptop shape: SQLite, in-process jobs, the sandbox over real
 sockets, the real ML gateway (OAuth refresh, rate limiter), and the web app."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -131,3 +132,83 @@ def test_pushes_never_delete_a_variation_and_coalesce_to_one_put_per_item(world)
     assert len(puts) <= 3 * 2, f"{len(puts)} PUTs for 11 changes over 3 items"
     deleted = httpx.get(f"{sandbox.url}/_sandbox/state").json()["deleted_variations"]
     assert not deleted
+
+
+class TestOperatorCommands:
+    """`sync`, `reconcile` and `jobs` as an operator runs them (in-process jobs)."""
+
+    def run(self, connector, capsys, *argv):
+        from config import jobs
+        from config.cli import main
+
+        jobs.use(connector)
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    def test_sync_pushes_what_the_erp_says(self, world, capsys):
+        connector, sandbox, _ = world
+        with connector.uow as uow:  # recorded directly: no push queued by the report itself
+            from connector_core.domain.stock import StockReport
+            uow.stock.save_report_if_newer(StockReport("A", "default", 6, datetime.now(UTC)))
+            uow.stock.save_report_if_newer(StockReport("B", "default", 6, datetime.now(UTC)))
+            uow.commit()
+        code, out, _ = self.run(connector, capsys, "sync", "stock", "--sku", "B", "--json")
+        assert code == 0 and '"items": 2' in out  # MLA2 (variation 22) and the kit MLA3
+        assert figures(sandbox)[2] == 6 and figures(sandbox)[0] == 1  # MLA1 not touched
+        code, out, _ = self.run(connector, capsys, "sync", "stock", "--all")
+        assert code == 0 and figures(sandbox) == (6, 6, 6, 9, 3)
+
+    def test_bad_input_is_one_line_and_non_zero(self, world, capsys):
+        connector, _, _ = world
+        code, _, err = self.run(connector, capsys, "sync", "stock")
+        assert code == 2 and err.strip() == "meli-connector sync: give --sku SKU or --all"
+        code, _, err = self.run(connector, capsys, "sync", "stock", "--sku", "NOPE")
+        assert code == 2 and "not on any mapping row" in err
+        code, _, err = self.run(connector, capsys, "reconcile", "--since", "yesterday")
+        assert code == 2 and "--since: expected an ISO-8601 time" in err
+        code, _, err = self.run(connector, capsys, "jobs", "retry")
+        assert code == 2 and "give a job ID or --all" in err
+
+    def test_reconcile_recovers_an_order_no_notification_announced(self, world, capsys):
+        connector, sandbox, _ = world
+        connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
+                                                {"sku": "B", "quantity": 4}])
+        settle(connector)
+        httpx.post(f"{sandbox.url}/_sandbox/orders", json={
+            "seller_id": SELLER, "item_id": "MLA1", "quantity": 4, "status": "paid",
+            "drop": True}).raise_for_status()
+        code, out, _ = self.run(connector, capsys, "reconcile", "--account", "main")
+        assert code == 0 and "1 to apply" in out
+        assert figures(sandbox) == (6, 6, 4, 9, 3)
+
+    def test_a_job_that_keeps_failing_becomes_a_dead_letter_and_can_be_retried(
+            self, world, capsys):
+        from sqlalchemy import select, update
+
+        from adapters.sql.rows import JobRow
+        from config.bootstrap import MAX_ATTEMPTS
+        from connector_core.domain.commands import PushItem
+
+        connector, _, _ = world
+        with connector.uow as uow:  # a push for an account that does not exist (yet)
+            uow.jobs.add(PushItem("ghost", "MLA9"))
+            uow.commit()
+        settle(connector)  # runs and fails: UnknownAccount
+        with connector.uow as uow:
+            (row,) = uow.session.scalars(select(JobRow)).all()
+            assert row.attempts == 1 and row.claimed_at is None
+            # the sweeper's later attempts fail the same way; skip to the last one
+            uow.session.execute(update(JobRow).values(attempts=MAX_ATTEMPTS))
+            uow.commit()
+        assert connector.sweep() == 0, "dead letters are not re-queued"
+        code, out, _ = self.run(connector, capsys, "jobs", "failed", "--json")
+        (dead,) = json.loads(out)
+        assert code == 0 and dead["id"] == f"job-{row.id}" and dead["what"] == "push-ghost-MLA9"
+        with connector.uow as uow:  # the operator fixes the cause...
+            apply_admin_tables(uow.session, TABLE, accounts=[Account("ghost", 2002, "MLA")])
+            uow.commit()
+        code, out, _ = self.run(connector, capsys, "jobs", "retry", dead["id"])
+        assert code == 0 and out.strip() == "re-ran 1 job(s)"
+        with connector.uow as uow:
+            assert uow.session.scalars(select(JobRow)).all() == []
