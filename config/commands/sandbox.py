@@ -23,12 +23,12 @@ def _sandbox(args: argparse.Namespace) -> int:
     issued = state.seed(seed)
     app = create_app(state)
     base = f"http://{args.host}:{args.port}"
-    print(f"ML sandbox on {base} (controls under {base}/_sandbox)")
+    print(f"ML sandbox on {base} (controls under {base}/_sandbox)", flush=True)
     for user_id, tokens in issued["tokens"].items():
         print(f"  seller {user_id}: access token {tokens['access_token']}")
     if seed is DEMO_SEED:
         print(f"  try: curl -H 'Authorization: Bearer {DEMO_SEED['tokens'][0]['access_token']}' "
-              f"'{base}/items/MLA1000000003?include_attributes=all'")
+              f"'{base}/items/MLA1000000003?include_attributes=all'", flush=True)
     from werkzeug.serving import run_simple
 
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
