@@ -102,6 +102,14 @@ reconcile_interval_minutes = 60
                 "application_id": 555, "_id": ml_id or f"n-{order_id}"}
         return self.web.post("/notifications", json=body).status_code
 
+    def idle(self) -> bool:
+        """No job waiting or running."""
+        from sqlalchemy import func, select
+
+        from adapters.sql.rows import JobRow
+        with self.connector.uow as uow:
+            return uow.session.scalar(select(func.count()).select_from(JobRow)) == 0
+
     def held(self, order_id: int) -> int:
         with self.connector.uow as uow:
             return sum(h.units for h in uow.stock.holds_for_order(order_id))
@@ -183,3 +191,33 @@ def test_notifications_answered_while_redis_is_down_are_processed_when_it_return
     wait_for(lambda: world.figures()[0] == 50 - len(orders), 30, "the listings to follow")
     paid = [o for o, kind in world.events() if kind == "order.paid"]
     assert sorted(paid) == sorted(orders)
+
+
+def test_cancellation_accounted_then_report_and_a_dropped_notification(world):
+    world.start_worker()
+    world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
+                                                  {"sku": "B", "quantity": 4}])
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    sold = world.order("MLA1", 3)
+    assert world.notify(sold) == 200
+    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 20, "the sale to move the others")
+    # The ERP accounts for the sale, then reports the shelf that includes it: 7, not 4.
+    world.connector.bridge.order_accounted(sold)
+    world.connector.bridge.stock_changed("A", 7)
+    wait_for(world.idle, 20, "the pushes after the report to run")
+    assert world.figures() == (7, 7, 4, 9, 3), "the sale was subtracted twice"
+    # A sale whose notification ML never delivered (it only reached /missed_feeds).
+    dropped = int(httpx.post(f"{world.sandbox.url}/_sandbox/orders", json={
+        "seller_id": SELLER, "item_id": "MLA2", "variation_id": 22, "quantity": 2,
+        "status": "paid", "drop": True}).json()["order"]["id"])
+    lines = world.connector.reconcile("main")
+    assert any("1 to apply" in line for line in lines)
+    wait_for(lambda: world.figures() == (7, 7, 2, 9, 2), 20, "reconcile to apply the order")
+    # Cancelled: its units come back everywhere.
+    httpx.post(f"{world.sandbox.url}/_sandbox/orders/{dropped}/cancel",
+               json={"notify": False}).raise_for_status()
+    assert world.notify(dropped, "cancel") == 200
+    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 20, "the cancellation to release")
+    assert world.held(dropped) == 0
+    assert [kind for order, kind in world.events() if order == dropped] == [
+        "order.created", "order.paid", "order.cancelled"]
