@@ -7,6 +7,7 @@ connection. Tests pass ready-made parts (a gateway on the sandbox, a clock) as o
 """
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -44,6 +45,7 @@ from connector_core.services.notifications import process_notification, sync_ord
 from connector_core.services.push_item import push_item
 from connector_core.services.reconcile import reconcile_orders, recover_missed_notifications
 from erp_bridge import ErpBridge
+from webhook_app.metrics import JOB_SECONDS, JOBS, ML_CALLS, PUSHES
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +105,15 @@ class Connector:
 
     @cached_property
     def http(self) -> httpx.Client:
+        def count(response: httpx.Response) -> None:
+            ML_CALLS.labels(method=response.request.method,
+                            status=str(response.status_code)).inc()
+
         return httpx.Client(base_url=self.settings.ml_api_url,
                             timeout=self.settings.ml_timeout_seconds,
                             headers={"Accept": "application/json",
-                                     "User-Agent": "meli-erp-connector"})
+                                     "User-Agent": "meli-erp-connector"},
+                            event_hooks={"response": [count]})
 
     @cached_property
     def limiter(self) -> SharedRateLimiter:
@@ -226,15 +233,22 @@ class Connector:
         with self.uow as uow:
             stored = uow.jobs.claim(dedup_key=command.dedup_key)
             uow.commit()
+        kind = type(command).__name__
         if stored is None:
+            JOBS.labels(kind=kind, outcome="skipped").inc()
             return f"{command.dedup_key}: nothing to do (already claimed or done)"
+        started = time.perf_counter()
         try:
             with self.locks.hold(f"job:{command.dedup_key}", ttl=self._job_timeout,
                                  wait=self._job_timeout):
                 outcome = self.handle(stored.command)
         except BaseException:
+            JOBS.labels(kind=kind, outcome="failed").inc()
             self._release(stored.id)  # back to waiting: rq's Retry or the sweeper runs it again
             raise
+        finally:
+            JOB_SECONDS.labels(kind=kind).observe(time.perf_counter() - started)
+        JOBS.labels(kind=kind, outcome="done").inc()
         with self.uow as uow:
             uow.jobs.complete(stored.id)
             uow.commit()
@@ -260,7 +274,9 @@ class Connector:
         if isinstance(command, PushItem):
             result = push_item(command, uow=self.uow, marketplace=self.gateway,
                                clock=self.clock)
-            return result.outcome.value if result.outcome else "no change"
+            outcome = result.outcome.value if result.outcome else "no change"
+            PUSHES.labels(outcome=outcome).inc()
+            return outcome
         if isinstance(command, SyncOrder):
             seen = sync_order(command, uow=self.uow, marketplace=self.gateway)
             return "applied" if seen.applied else "not newer"

@@ -212,3 +212,16 @@ class TestOperatorCommands:
         assert code == 0 and out.strip() == "re-ran 1 job(s)"
         with connector.uow as uow:
             assert uow.session.scalars(select(JobRow)).all() == []
+
+
+def test_metrics_count_ml_calls_jobs_and_pushes(world):
+    connector, _, client = world
+    connector.bridge.stock_changed("A", 3)
+    settle(connector)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'connector_ml_calls_total{method="PUT",status="200"}' in text
+    assert 'connector_jobs_total{kind="PushItem",outcome="done"}' in text
+    assert 'connector_pushes_total{outcome="sent"}' in text
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["checks"]["database"] == {"ok": True, "detail": "sqlite"}
