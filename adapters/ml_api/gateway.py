@@ -316,39 +316,43 @@ class HttpxMercadoLibreGateway:
         attempt = 0
         while True:
             attempt += 1
-            token = self._oauth.access_token(account)
-            self._limiter.acquire()
-            started = time.monotonic()
             try:
-                response = self._client.request(
-                    method, path, params=params, json=json, timeout=self._timeout,
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
-            except httpx.TransportError as exc:
-                error: MarketplaceError = transport_error(exc, what)
-                log.warning("%s: %s (attempt %d)", what, error, attempt)
-            else:
-                log.debug("%s -> %d in %.0f ms", what, response.status_code,
-                          (time.monotonic() - started) * 1000)
-                if response.status_code in (200, 201, 206):
-                    return response
+                token = self._oauth.access_token(account)
+                response = self._send(method, path, what, token, params=params, json=json)
                 if response.status_code == 401 and not refreshed:
                     refreshed = True
                     attempt -= 1  # a refresh is not a failed attempt
                     self._oauth.refresh(account, stale=token)
                     continue
+                if response.status_code in (200, 201, 206):
+                    return response
                 error = error_from_response(response, what)
                 if not isinstance(error, MarketplaceUnavailable):
                     raise error
-                log.warning("%s: HTTP %d (attempt %d of %d)", what, response.status_code,
-                            attempt, self._max_attempts)
+            except MarketplaceUnavailable as exc:  # ML, the network or the token refresh
+                error = exc
+            log.warning("%s: %s (attempt %d of %d)", what, error, attempt, self._max_attempts)
             if attempt >= self._max_attempts:
                 raise error
-            retry_after = error.retry_after if isinstance(error, MarketplaceUnavailable) else None
-            delay = self._delay(attempt, retry_after)
+            delay = self._delay(attempt, error.retry_after)
             if delay is None:
                 raise error
             self.retries += 1
             self._sleep(delay)
+
+    def _send(self, method: str, path: str, what: str, token: str, *,
+              params: Mapping[str, Any] | None, json: Any) -> httpx.Response:
+        self._limiter.acquire()
+        started = time.monotonic()
+        try:
+            response = self._client.request(
+                method, path, params=params, json=json, timeout=self._timeout,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        except httpx.TransportError as exc:
+            raise transport_error(exc, what) from exc
+        log.debug("%s -> %d in %.0f ms", what, response.status_code,
+                  (time.monotonic() - started) * 1000)
+        return response
 
     def _delay(self, attempt: int, retry_after: float | None) -> float | None:
         """Full-jitter exponential backoff; ML's Retry-After when given (None: too long)."""

@@ -115,6 +115,13 @@ class MlOAuth:
             form["code_verifier"] = code_verifier
         return self._grant(None, form)
 
+    def connect(self, account: str, code: str, *, code_verifier: str | None = None) -> MlUser:
+        """The OAuth callback's work: exchange ``code``, store the tokens for ``account``
+        (before any use), and return the ML user they belong to (id, nickname)."""
+        tokens = self.exchange_code(code, code_verifier=code_verifier)
+        self._tokens.save(account, tokens)
+        return self.user(tokens.access_token)
+
     def user(self, access_token: str) -> MlUser:
         """``GET /users/me`` with a just-exchanged token: the seller's id and nickname."""
         response = self._post_or_get("GET", "/users/me", "GET /users/me",

@@ -435,3 +435,40 @@ def test_json_bodies_are_json(harness_factory: Any) -> None:
     h.gateway.update_item(ACCOUNT, ItemUpdate(item_id="MLA1", available_quantity=4))
     put = h.api_requests()[0]
     assert put.method == "PUT" and json.loads(put.content) == {"available_quantity": 4}
+
+
+def test_a_failing_refresh_is_retried_like_any_call(harness_factory: Any) -> None:
+    answers = iter([httpx.Response(503), token_answer()])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return next(answers)
+        assert request.headers["Authorization"] == "Bearer ACCESS-NEW"
+        return httpx.Response(200, json=ITEM)
+
+    h = harness_factory(handler, expires_in=timedelta(seconds=10))
+    assert h.gateway.get_item(ACCOUNT, "MLA1").id == "MLA1"
+    assert h.sleeps == [0.5] and h.oauth.refreshes == 1
+
+
+def test_connect_stores_tokens_then_reads_the_user(harness_factory: Any) -> None:
+    events: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return token_answer("ACCESS-CODE", "REFRESH-CODE")
+        events.append("users/me")
+        return httpx.Response(200, json={"id": 123456789, "nickname": "SELLER"})
+
+    h = harness_factory(handler)
+    original_save = h.tokens.save
+
+    def save(account: str, tokens: TokenSet) -> None:
+        events.append(f"save {account}")
+        original_save(account, tokens)
+
+    h.tokens.save = save
+    user = h.oauth.connect("second", "TG-code")
+    assert (user.id, user.nickname) == (123456789, "SELLER")
+    assert events == ["save second", "users/me"]
+    assert h.tokens.load("second").refresh_token == "REFRESH-CODE"
