@@ -1,10 +1,11 @@
 """Several worker processes on the same SKU at once (CONTRACT §1 rule 3).
 
-Four real processes run the core use cases (``erp_stock_changed``, ``order_seen``,
-``order_accounted``) through the SQL unit of work: stock reports out of order, holds for
-different orders, every order state delivered three times from different processes,
-"accounted" calls twice. The final state must equal what the same operations give when run
-one after the other on the in-memory fake: no lost update, no double hold, no oversell.
+Four real processes run the core use cases (``erp_stock_changed``, ``erp_price_changed``,
+``order_seen``, ``order_accounted``) through the SQL unit of work: stock reports out of order,
+ERP cost and list-price updates, holds for different orders, every order state delivered three
+times from different processes, "accounted" calls twice. The final state must equal what the
+same operations give when run one after the other on the in-memory fake: no lost update, no
+double hold, no oversell.
 """
 
 import multiprocessing
@@ -23,10 +24,12 @@ from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.orders import Order, OrderLine
+from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport, StockView
 from connector_core.ports import UnitOfWork
 from connector_core.services.order_accounted import order_accounted
 from connector_core.services.order_seen import order_seen
+from connector_core.services.prices_changed import erp_price_changed
 from connector_core.services.stock_changed import erp_stock_changed
 from tests.fakes import FakeUnitOfWork
 
@@ -44,7 +47,8 @@ Op = tuple[Any, ...]
 
 
 def operations(seed: int = 7) -> tuple[list[Op], list[Op]]:
-    """Phase 1 (reports, paid orders x3, accounted x2) and phase 2 (cancellations x2)."""
+    """Phase 1 (reports, paid orders x3, accounted x2), phase 2 (cancellations x2, and
+    cost and list-price updates of one SKU)."""
     rnd = random.Random(seed)
     phase1: list[Op] = []
     for i in range(30):
@@ -60,6 +64,8 @@ def operations(seed: int = 7) -> tuple[list[Op], list[Op]]:
     for order_id in range(1, 31, 3):
         original = next(op for op in phase1 if op[0] == "order" and op[1] == order_id)
         phase2 += [("order", order_id, "cancelled", 5, original[4], original[5])] * 2
+    for i in range(60):  # cost and list price move independently (newest of each wins)
+        phase2.append(("price", "S", "cost" if i % 2 else "list", rnd.randint(100, 999), i))
     rnd.shuffle(phase1)
     rnd.shuffle(phase2)
     return phase1, phase2
@@ -77,6 +83,12 @@ def run_op(op: Op, uow: UnitOfWork) -> None:
                          last_updated=T0 + timedelta(minutes=minutes),
                          lines=[OrderLine(item_id, variation, None, qty, Decimal("10"))]),
                    uow=uow)
+    elif kind == "price":
+        _, sku, field, amount, second = op
+        stamp = T0 + timedelta(seconds=second)
+        price = (ErpPrice(sku=sku, cost=Decimal(amount), cost_as_of=stamp) if field == "cost"
+                 else ErpPrice(sku=sku, list_price=Decimal(amount), list_price_as_of=stamp))
+        erp_price_changed([price], uow=uow)
     else:
         _, order_id, second = op
         order_accounted(order_id, T0 + timedelta(seconds=second), uow=uow)
@@ -125,6 +137,7 @@ def state(uow: UnitOfWork) -> dict[str, Any]:
             "events": Counter((e.order_id, e.type) for e in events),
             "free": {sku: view.free(sku) for sku in skus},
             "published": {str(r.listing): view.published(r) for r in rows},
+            "prices": uow.prices.erp_prices(skus),
         }
 
 
@@ -163,6 +176,7 @@ def test_four_processes_end_where_one_would(engine: Engine, db_url: str) -> None
     assert set(actual["events"].values()) == {1}
     assert actual["free"] == expected["free"]
     assert actual["published"] == expected["published"]
+    assert actual["prices"] == expected["prices"]              # no field lost to a race
     assert expected["free"]["S"] is not None and len(expected["counting_holds"]) > 3
 
     with uow:

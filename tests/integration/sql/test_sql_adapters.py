@@ -3,6 +3,7 @@
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import ClassVar
 
 import pytest
@@ -20,6 +21,8 @@ from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.commands import PushItem, SyncOrder
 from connector_core.domain.errors import InvalidInput, UnknownAccount
+from connector_core.domain.orders import OrderRecord
+from connector_core.domain.prices import ErpPrice
 from tests.fakes import FixedClock
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -197,6 +200,62 @@ class TestLocks:
         held.__enter__()  # simulate a holder that never releases
         with locks.hold("x", wait=2):
             pass
+
+
+class TestInterleavings:
+    """Deterministic interleavings of two transactions (PostgreSQL; SQLite runs one
+    transaction at a time, so these cannot interleave there)."""
+
+    def test_a_stale_read_cannot_undo_a_concurrent_price_update(self, engine: Engine) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite serialises transactions")
+        first = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        second = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        with first:
+            first.prices.save_erp_price(ErpPrice(sku="A", cost=Decimal(10), cost_as_of=T0,
+                                                 list_price=Decimal(20), list_price_as_of=T0))
+            first.commit()
+        with first:
+            stale = first.prices.erp_prices(["A"])["A"]  # read ...
+            with second:  # ... meanwhile the list price moves and commits
+                second.prices.save_erp_price(ErpPrice(
+                    sku="A", list_price=Decimal(25), list_price_as_of=T0 + timedelta(hours=1)))
+                second.commit()
+            update = ErpPrice(sku="A", cost=Decimal(11), cost_as_of=T0 + timedelta(hours=2))
+            first.prices.save_erp_price(update.merged_into(stale))  # ... write from the stale read
+            first.commit()
+        with first:
+            assert first.prices.erp_prices(["A"])["A"] == ErpPrice(
+                sku="A", cost=Decimal(11), cost_as_of=T0 + timedelta(hours=2),
+                list_price=Decimal(25), list_price_as_of=T0 + timedelta(hours=1))
+
+    @pytest.mark.parametrize("stored", [False, True], ids=["new order", "known order"])
+    def test_a_second_delivery_of_an_order_waits_for_the_first(self, engine: Engine,
+                                                               stored: bool) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite serialises transactions")
+        first = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        second = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        if stored:
+            with first:
+                first.orders.save(OrderRecord(order_id=7, accounted_at=T0))
+                first.commit()
+        seen: list[OrderRecord | None] = []
+
+        def other() -> None:
+            with second:
+                seen.append(second.orders.get(7))  # blocks until `first` commits
+
+        with first:
+            assert (first.orders.get(7) is not None) == stored
+            thread = threading.Thread(target=other)
+            thread.start()
+            time.sleep(0.3)
+            assert seen == []  # still waiting on the lock
+            first.orders.save(OrderRecord(order_id=7, accounted_at=T0 + timedelta(hours=1)))
+            first.commit()
+        thread.join(5)
+        assert seen == [OrderRecord(order_id=7, accounted_at=T0 + timedelta(hours=1))]
 
 
 class TestIndexes:
