@@ -16,9 +16,8 @@ from typing import Any
 import httpx
 from redis import Redis
 from rq import Queue
-from sqlalchemy import select, text, update
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlOAuth
@@ -28,7 +27,6 @@ from adapters.redis_locks import RedisLocks
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
 from adapters.sql.repositories import StoredJob
-from adapters.sql.rows import JobRow
 from adapters.sql.tokens import SqlTokenStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from config.settings import Settings
@@ -190,25 +188,6 @@ class Connector:
     def _job_timeout(self) -> float:
         return self.settings.job_timeout_seconds
 
-    def _release_dead_claims(self) -> list[StoredJob]:
-        """Claims older than twice the job timeout belong to dead runners (a live one is
-        stopped at the timeout): put them back to waiting, or drop them when a newer job with
-        the same key already waits (it recomputes from the latest state anyway)."""
-        cutoff = self.clock.now() - timedelta(seconds=2 * self._job_timeout)
-        released = []
-        with self.uow as uow:
-            for row in uow.session.scalars(select(JobRow).where(JobRow.claimed_at < cutoff)):
-                twin = uow.session.scalar(select(JobRow.id).where(
-                    JobRow.dedup_key == row.dedup_key, JobRow.claimed_at.is_(None)))
-                if twin is not None:
-                    uow.session.delete(row)
-                    continue
-                row.claimed_at = None
-                row.dispatched_at = None
-                released.append(row.id)
-            uow.commit()
-            return [j for j in uow.jobs.waiting(limit=10_000) if j.id in set(released)]
-
     def sweep(self) -> int:
         """Re-queue what was lost: jobs of dead runners, jobs never queued (the queue was down
         after their commit), and jobs the queue forgot (Redis restarted empty).
@@ -217,7 +196,12 @@ class Connector:
         run at any time, from any process. Jobs that failed their last attempt stay out: they
         are the dead-letter list (``meli-connector jobs failed``).
         """
-        sent = self._submit(self._release_dead_claims(), replace=True)
+        # A claim older than twice the job timeout belongs to a dead runner (a live one is
+        # stopped by the queue at the timeout).
+        with self.uow as uow:
+            dead = uow.jobs.release_stale_claims(timedelta(seconds=2 * self._job_timeout))
+            uow.commit()
+        sent = self._submit(dead, replace=True)
         with self.uow as uow:
             due = [j for j in uow.jobs.due(timedelta(seconds=self.settings.sweep_interval_seconds),
                                            limit=500) if j.attempts < MAX_ATTEMPTS]
@@ -256,18 +240,11 @@ class Connector:
         return f"{command.dedup_key}: {outcome}"
 
     def _release(self, job_id: int) -> None:
-        """Put a failed job back to waiting for its retry (rq's Retry on Redis; the sweeper
-        in-process); if a newer one with its key already waits, that one recomputes from the
-        latest state anyway and this row goes."""
-        try:
-            with self.uow as uow:
-                uow.session.execute(update(JobRow).where(JobRow.id == job_id)
-                                    .values(claimed_at=None, dispatched_at=self.clock.now()))
-                uow.commit()
-        except IntegrityError:
-            with self.uow as uow:
-                uow.jobs.complete(job_id)
-                uow.commit()
+        """Put a failed job back to waiting for its retry (rq's Retry on Redis, the sweeper
+        in-process), marked as just queued so the sweeper leaves it alone meanwhile."""
+        with self.uow as uow:
+            uow.jobs.release(job_id, dispatched_at=self.clock.now())
+            uow.commit()
 
     def handle(self, command: Command) -> str:
         """Run one command's use case (no claiming: see :meth:`run_job`)."""
