@@ -23,6 +23,7 @@ from connector_core.domain.commands import PushItem, SyncOrder
 from connector_core.domain.errors import InvalidInput, UnknownAccount
 from connector_core.domain.orders import OrderRecord
 from connector_core.domain.prices import ErpPrice
+from connector_core.domain.stock import StockReport
 from tests.fakes import FixedClock
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -228,6 +229,40 @@ class TestInterleavings:
             assert first.prices.erp_prices(["A"])["A"] == ErpPrice(
                 sku="A", cost=Decimal(11), cost_as_of=T0 + timedelta(hours=2),
                 list_price=Decimal(25), list_price_as_of=T0 + timedelta(hours=1))
+
+    @pytest.mark.parametrize("first_at,second_at", [(10, 5), (5, 10)],
+                             ids=["newer commits first", "older commits first"])
+    @pytest.mark.parametrize("existing", [False, True], ids=["new sku", "known sku"])
+    def test_the_newer_report_wins_whatever_the_commit_order(
+            self, engine: Engine, first_at: int, second_at: int, existing: bool) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite serialises transactions")
+        first = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        second = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        if existing:
+            with first:
+                first.stock.save_report_if_newer(StockReport("A", "w1", 1, T0))
+                first.commit()
+        results: list[bool] = []
+
+        def other() -> None:
+            with second:  # blocks on the row until `first` commits
+                results.append(second.stock.save_report_if_newer(
+                    StockReport("A", "w1", second_at, T0 + timedelta(seconds=second_at))))
+                second.commit()
+
+        with first:
+            assert first.stock.save_report_if_newer(
+                StockReport("A", "w1", first_at, T0 + timedelta(seconds=first_at)))
+            thread = threading.Thread(target=other)
+            thread.start()
+            time.sleep(0.3)
+            first.commit()
+        thread.join(5)
+        assert results == [second_at > first_at]
+        with first:
+            [report] = first.stock.reports_for(["A"])
+        assert report.quantity == max(first_at, second_at)
 
     @pytest.mark.parametrize("stored", [False, True], ids=["new order", "known order"])
     def test_a_second_delivery_of_an_order_waits_for_the_first(self, engine: Engine,
