@@ -12,7 +12,7 @@ Controls (all JSON):
 * ``POST /_sandbox/orders`` ``{item_id, variation_id?, quantity, buyer_id?, status?,
   last_updated?, notify?}``; ``POST /_sandbox/orders/<id>/pay|cancel|touch``.
 * ``POST /_sandbox/notify`` ``{topic, resource, user_id, callback_url?, duplicates?, drop?,
-  user_id_as_string?}``.
+  user_id_as_string?, no_id?}`` (some topics spell ``recieved``, as ML does).
 * ``GET /_sandbox/calls`` (``?since=`` epoch seconds), ``DELETE /_sandbox/calls``;
   ``GET /_sandbox/state`` (grants, deleted variations, raw items and orders).
 """
@@ -29,6 +29,8 @@ from flask import Flask, Response, g, jsonify, redirect, request
 
 from ml_sandbox.errors import SERVER_ERRORS, TOO_MANY_REQUESTS, MlApiError, bad_request
 from ml_sandbox.state import SandboxState, ml_time
+
+MISSPELLED_TOPICS = frozenset({"public_candidates", "public_offers", "catalog_suggestions"})
 
 
 class Faults:
@@ -155,7 +157,10 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
         user_id = int(request.args.get("user_id") or next(iter(state.sellers), 0))
         if request.args.get("client_id") != state.client_id or not user_id:
             raise bad_request("unknown client_id or no seller to authorize")
-        code = state.new_code(user_id)
+        challenge = request.args.get("code_challenge")
+        if state.pkce and (not challenge or request.args.get("code_challenge_method") != "S256"):
+            raise bad_request("this application requires PKCE (code_challenge, S256)")
+        code = state.new_code(user_id, challenge)
         target = request.args.get("redirect_uri") or state.redirect_uri or "/"
         state_arg = request.args.get("state", "")
         separator = "&" if "?" in target else "?"
@@ -255,7 +260,9 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
 
     @app.post("/_sandbox/authorize")
     def control_authorize() -> Response:
-        return jsonify({"code": state.new_code(int(payload()["user_id"]))})
+        data = payload()
+        return jsonify({"code": state.new_code(int(data["user_id"]),
+                                               data.get("code_challenge"))})
 
     @app.post("/_sandbox/config")
     def control_config() -> Response:
@@ -334,11 +341,15 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
         user_id: Any = int(base["user_id"])
         if data.get("user_id_as_string"):
             user_id = str(user_id)
-        now = ml_time(state.now()).replace("-04:00", "Z")
+        now = state.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         notification = {"_id": f"{random.getrandbits(64):016x}", "resource": base["resource"],
                         "user_id": user_id, "topic": base["topic"],
                         "application_id": state.application_id, "attempts": 1,
                         "sent": now, "received": now}
+        if data.get("no_id"):  # the BR doc's shape
+            del notification["_id"]
+        if base["topic"] in MISSPELLED_TOPICS:
+            notification["recieved"] = notification.pop("received")
         if data.get("drop") or not url:
             state.record_missed(notification, url or "", None, "", 0)
             return [{"dropped": True}]

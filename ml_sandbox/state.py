@@ -7,7 +7,9 @@ variations deletion and equal-price rules, quantity 0 pausing an item as ``out_o
 closed items immutable, orders decrementing and cancellations restoring listing stock.
 """
 
+import base64
 import copy
+import hashlib
 import json
 import secrets
 import threading
@@ -61,7 +63,8 @@ class SandboxState:
         self.sellers: dict[int, dict[str, Any]] = {}
         self.access: dict[str, tuple[int, float]] = {}
         self.refresh_tokens: dict[int, str] = {}  # the only refresh token valid per user
-        self.codes: dict[str, int] = {}
+        self.codes: dict[str, tuple[int, str | None]] = {}  # code -> (user, PKCE challenge)
+        self.pkce = False  # the app has "use PKCE" ticked
         self.items: dict[str, dict[str, Any]] = {}
         self.orders: dict[int, dict[str, Any]] = {}
         self.next_order_id = 2000003508419013
@@ -89,6 +92,7 @@ class SandboxState:
             self.client_secret = str(app.get("client_secret", self.client_secret))
             self.application_id = int(app.get("application_id", self.application_id))
             self.redirect_uri = app.get("redirect_uri", self.redirect_uri)
+            self.pkce = bool(app.get("pkce", self.pkce))
             for seller in data.get("sellers", []):
                 user_id = int(seller["id"])
                 self.sellers[user_id] = {"id": user_id,
@@ -192,10 +196,10 @@ class SandboxState:
                     "scope": "offline_access read write", "user_id": user_id,
                     "refresh_token": refresh}
 
-    def new_code(self, user_id: int) -> str:
+    def new_code(self, user_id: int, challenge: str | None = None) -> str:
         with self.lock:
             code = f"TG-{secrets.token_hex(10)}-{user_id}"
-            self.codes[code] = user_id
+            self.codes[code] = (user_id, challenge)
             return code
 
     def token_grant(self, form: dict[str, str]) -> dict[str, Any]:
@@ -221,9 +225,17 @@ class SandboxState:
             raise MlApiError(401, "invalid_client", "invalid client_id or client_secret", [],
                              oauth=True)
         if grant_type == "authorization_code":
-            user_id = self.codes.pop(form.get("code", ""), None)
-            if user_id is None:
+            entry = self.codes.pop(form.get("code", ""), None)
+            if entry is None:
                 raise invalid_grant()
+            user_id, challenge = entry
+            if self.pkce:
+                verifier = form.get("code_verifier")
+                if not verifier:
+                    raise MlApiError(400, "invalid_request", "code_verifier is required",
+                                     [], oauth=True)
+                if _s256(verifier) != challenge:
+                    raise invalid_grant()
             if self.redirect_uri is not None and form.get("redirect_uri") != self.redirect_uri:
                 raise invalid_grant()
             return self.issue_tokens(user_id)
@@ -650,6 +662,11 @@ class SandboxState:
 
 def _json_text(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"))
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _is_quantity(value: Any) -> bool:

@@ -10,11 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.redis_locks import ThreadLocks
+from adapters.ml_api import HttpxMercadoLibreGateway
+from adapters.redis_locks import RedisLocks, ThreadLocks
 from connector_core.domain.errors import MarketplaceNotFound, MarketplaceRejected
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation, VariationUpdate
 from connector_core.domain.orders import Order, OrderLine
-from connector_core.ports import MarketplaceGateway
+from connector_core.ports import Locks, MarketplaceGateway
 from ml_sandbox import start_sandbox
 from tests.fakes import FakeMarketplace, FakeTokenStore
 from tests.ml_support import (
@@ -233,3 +234,11 @@ class TestHttpxGatewayOnSandbox(MarketplaceGatewayContract):
             finally:
                 client.close()
 
+
+
+def _conforms(gateway: HttpxMercadoLibreGateway, redis_locks: RedisLocks,
+              thread_locks: ThreadLocks) -> None:
+    """Static check (mypy): the adapters implement the core's ports."""
+    port: MarketplaceGateway = gateway
+    locks: list[Locks] = [redis_locks, thread_locks]
+    del port, locks

@@ -1,5 +1,7 @@
 """The sandbox keeps ML's rules (ml_api.md §8), checked over real sockets with plain httpx."""
 
+import base64
+import hashlib
 import json
 import threading
 import time
@@ -71,6 +73,27 @@ class TestOAuth:
         time.sleep(1.05)
         expired = httpx.get(f"{sandbox.url}/users/me", headers=headers)
         assert expired.status_code == 401 and expired.json()["status"] == 401
+
+    def test_pkce_per_app(self, sandbox: RunningSandbox) -> None:
+        sandbox.state.seed({**DEMO_SEED, "app": {"pkce": True}})
+        verifier = "v" * 50
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
+                                             ).rstrip(b"=").decode()
+        no_challenge = httpx.get(f"{sandbox.url}/authorization", params={
+            "client_id": CLIENT_ID, "redirect_uri": "https://c.example/cb", "state": "s"})
+        assert no_challenge.status_code == 400
+
+        def exchange(code: str, **extra: str) -> httpx.Response:
+            return httpx.post(f"{sandbox.url}/oauth/token", data={
+                "grant_type": "authorization_code", "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET, "code": code, **extra})
+
+        missing = exchange(sandbox.state.new_code(SELLER_ID, challenge))
+        assert missing.json()["error"] == "invalid_request"
+        wrong = exchange(sandbox.state.new_code(SELLER_ID, challenge), code_verifier="w" * 50)
+        assert wrong.json()["error"] == "invalid_grant"
+        good = exchange(sandbox.state.new_code(SELLER_ID, challenge), code_verifier=verifier)
+        assert good.status_code == 200
 
     def test_authorization_redirects_with_code_and_state(self, sandbox: RunningSandbox) -> None:
         sandbox.state.seed(DEMO_SEED)
@@ -278,6 +301,14 @@ class TestNotifications:
             ("orders_v2", None), ("items", 500)]
         assert json.loads(messages[1]["request"]["data"])["user_id"] == str(SELLER_ID)
         assert api.get("/missed_feeds", params={"app_id": 1}).status_code == 403
+
+    def test_notification_quirks(self, api: httpx.Client, callback: Callback) -> None:
+        api.post("/_sandbox/notify", json={"topic": "public_offers", "resource": "/x/1",
+                                           "user_id": SELLER_ID, "callback_url": callback.url,
+                                           "no_id": True})
+        body = callback.received[0]
+        assert "_id" not in body and "recieved" in body and "received" not in body
+        assert body["sent"].endswith("Z")
 
 
 class TestFaults:

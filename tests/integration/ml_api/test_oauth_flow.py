@@ -1,0 +1,49 @@
+"""The OAuth connect flow end to end against the sandbox: authorize, callback, connect."""
+
+import base64
+import hashlib
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from adapters.ml_api import MlOAuth, authorization_url
+from adapters.redis_locks import ThreadLocks
+from connector_core.domain.errors import AuthRevoked
+from ml_sandbox import DEMO_SEED, RunningSandbox
+from tests.fakes import FakeTokenStore
+from tests.ml_support import CLIENT_ID, CLIENT_SECRET, SELLER_ID
+
+REDIRECT = "https://connector.example/auth/callback"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("pkce", [False, True])
+def test_connect_then_use_and_rotate(sandbox: RunningSandbox, pkce: bool) -> None:
+    sandbox.state.seed({**DEMO_SEED, "app": {"redirect_uri": REDIRECT, "pkce": pkce}})
+    verifier = "verifier-" + "x" * 40
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
+                                         ).rstrip(b"=").decode() if pkce else None
+    url = authorization_url("MLA", CLIENT_ID, REDIRECT, "st4te", code_challenge=challenge,
+                            auth_base=sandbox.url)
+    redirected = httpx.get(url)
+    assert redirected.status_code == 302
+    query = parse_qs(urlsplit(redirected.headers["location"]).query)
+    assert query["state"] == ["st4te"]
+    tokens = FakeTokenStore()
+    with httpx.Client(base_url=sandbox.url) as client:
+        oauth = MlOAuth(client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                        redirect_uri=REDIRECT, tokens=tokens, locks=ThreadLocks())
+        user = oauth.connect("main", query["code"][0],
+                             code_verifier=verifier if pkce else None)
+        assert (user.id, user.nickname) == (SELLER_ID, "DEMO_SELLER")
+        first = tokens.load("main")
+        assert first is not None
+        assert oauth.refresh("main", stale=first.access_token) != first.access_token
+        rotated = tokens.load("main")
+        assert rotated is not None and rotated.refresh_token != first.refresh_token
+        # someone restores the old (already used) refresh token: ML refuses, loudly, once
+        tokens.save("main", first)
+        with pytest.raises(AuthRevoked):
+            oauth.refresh("main", stale=first.access_token)
+        assert "invalid_grant" in tokens.revoked["main"]
