@@ -73,6 +73,17 @@ def engine(request: pytest.FixtureRequest, databases: Databases) -> Engine:
 
 
 @pytest.fixture
+def pg_engine(databases: Databases) -> Engine:
+    """PostgreSQL only: for interleavings SQLite cannot have (it runs one writer at a time)."""
+    return clean_engine(databases, "postgresql")
+
+
+@pytest.fixture
+def sqlite_engine(databases: Databases) -> Engine:
+    return clean_engine(databases, "sqlite")
+
+
+@pytest.fixture
 def db_url(engine: Engine, databases: Databases) -> str:
     return databases.urls[engine.dialect.name]
 

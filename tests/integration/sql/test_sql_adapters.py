@@ -193,10 +193,9 @@ class TestLocks:
         with locks.hold("refresh:main", wait=2):
             pass
 
-    def test_an_expired_row_lock_is_taken_over(self, engine: Engine) -> None:
-        if engine.dialect.name == "postgresql":
-            pytest.skip("advisory locks die with their connection; no ttl needed")
-        locks = SqlLocks(engine)
+    def test_an_expired_row_lock_is_taken_over(self, sqlite_engine: Engine) -> None:
+        """(PostgreSQL's advisory locks die with their holder's connection: no ttl needed.)"""
+        locks = SqlLocks(sqlite_engine)
         held = locks.hold("x", ttl=0.2, wait=1)
         held.__enter__()  # simulate a holder that never releases
         with locks.hold("x", wait=2):
@@ -204,14 +203,12 @@ class TestLocks:
 
 
 class TestInterleavings:
-    """Deterministic interleavings of two transactions (PostgreSQL; SQLite runs one
-    transaction at a time, so these cannot interleave there)."""
+    """Deterministic interleavings of two transactions on PostgreSQL (SQLite runs one
+    writing transaction at a time, so these cannot interleave there)."""
 
-    def test_a_stale_read_cannot_undo_a_concurrent_price_update(self, engine: Engine) -> None:
-        if engine.dialect.name != "postgresql":
-            pytest.skip("SQLite serialises transactions")
-        first = SqlAlchemyUnitOfWork(make_session_factory(engine))
-        second = SqlAlchemyUnitOfWork(make_session_factory(engine))
+    def test_a_stale_read_cannot_undo_a_concurrent_price_update(self, pg_engine: Engine) -> None:
+        first = SqlAlchemyUnitOfWork(make_session_factory(pg_engine))
+        second = SqlAlchemyUnitOfWork(make_session_factory(pg_engine))
         with first:
             first.prices.save_erp_price(ErpPrice(sku="A", cost=Decimal(10), cost_as_of=T0,
                                                  list_price=Decimal(20), list_price_as_of=T0))
@@ -234,11 +231,9 @@ class TestInterleavings:
                              ids=["newer commits first", "older commits first"])
     @pytest.mark.parametrize("existing", [False, True], ids=["new sku", "known sku"])
     def test_the_newer_report_wins_whatever_the_commit_order(
-            self, engine: Engine, first_at: int, second_at: int, existing: bool) -> None:
-        if engine.dialect.name != "postgresql":
-            pytest.skip("SQLite serialises transactions")
-        first = SqlAlchemyUnitOfWork(make_session_factory(engine))
-        second = SqlAlchemyUnitOfWork(make_session_factory(engine))
+            self, pg_engine: Engine, first_at: int, second_at: int, existing: bool) -> None:
+        first = SqlAlchemyUnitOfWork(make_session_factory(pg_engine))
+        second = SqlAlchemyUnitOfWork(make_session_factory(pg_engine))
         if existing:
             with first:
                 first.stock.save_report_if_newer(StockReport("A", "w1", 1, T0))
@@ -265,12 +260,10 @@ class TestInterleavings:
         assert report.quantity == max(first_at, second_at)
 
     @pytest.mark.parametrize("stored", [False, True], ids=["new order", "known order"])
-    def test_a_second_delivery_of_an_order_waits_for_the_first(self, engine: Engine,
+    def test_a_second_delivery_of_an_order_waits_for_the_first(self, pg_engine: Engine,
                                                                stored: bool) -> None:
-        if engine.dialect.name != "postgresql":
-            pytest.skip("SQLite serialises transactions")
-        first = SqlAlchemyUnitOfWork(make_session_factory(engine))
-        second = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        first = SqlAlchemyUnitOfWork(make_session_factory(pg_engine))
+        second = SqlAlchemyUnitOfWork(make_session_factory(pg_engine))
         if stored:
             with first:
                 first.orders.save(OrderRecord(order_id=7, accounted_at=T0))
