@@ -3,14 +3,19 @@
 The composition root builds, once per process::
 
     client = httpx.Client(base_url=settings.ml_api_url, timeout=settings.ml_timeout_seconds)
-    limiter = SharedRateLimiter(settings.rate_limit_per_second, storage_uri=settings.redis_url)
-    oauth = MlOAuth(client, client_id=..., client_secret=..., redirect_uri=...,
-                    tokens=token_store, locks=locks, limiter=limiter)
-    gateway = HttpxMercadoLibreGateway(client, oauth, limiter, application_id=...,
-                                       feeds_account=...)
+    ml = build_ml_api(client, client_id=settings.ml_client_id, client_secret=...,
+                      redirect_uri=settings.ml_redirect_uri, tokens=token_store, locks=locks,
+                      rate_per_second=settings.rate_limit_per_second,
+                      redis_url=settings.redis_url, application_id=settings.application_id,
+                      feeds_account=first_account_name, timeout=settings.ml_timeout_seconds)
+    ml.gateway   # the MarketplaceGateway port
+    ml.oauth     # authorization_url(...) / connect(account, code) for the OAuth callback
+
+and closes ``client`` at exit.
 """
 
 from adapters.ml_api.converter import MlPayloadError, parse_item, parse_notification, parse_order
+from adapters.ml_api.factory import MlApi, build_ml_api
 from adapters.ml_api.gateway import HttpxMercadoLibreGateway, serialize_update
 from adapters.ml_api.oauth import AUTH_HOSTS, MlOAuth, SystemClock, authorization_url
 from adapters.ml_api.ratelimit import SharedRateLimiter
@@ -18,11 +23,13 @@ from adapters.ml_api.ratelimit import SharedRateLimiter
 __all__ = [
     "AUTH_HOSTS",
     "HttpxMercadoLibreGateway",
+    "MlApi",
     "MlOAuth",
     "MlPayloadError",
     "SharedRateLimiter",
     "SystemClock",
     "authorization_url",
+    "build_ml_api",
     "parse_item",
     "parse_notification",
     "parse_order",

@@ -1,4 +1,4 @@
-"""The OAuth connect flow end to end against the sandbox: authorize, callback, connect."""
+"""The OAuth connect flow end to end against the sandbox, and the adapter's wiring."""
 
 import base64
 import hashlib
@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from adapters.ml_api import MlOAuth, authorization_url
+from adapters.ml_api import MlOAuth, authorization_url, build_ml_api
 from adapters.redis_locks import ThreadLocks
 from connector_core.domain.errors import AuthRevoked
 from ml_sandbox import DEMO_SEED, RunningSandbox
 from tests.fakes import FakeTokenStore
-from tests.ml_support import CLIENT_ID, CLIENT_SECRET, SELLER_ID
+from tests.ml_support import ACCOUNT, CLIENT_ID, CLIENT_SECRET, SELLER_ID, seed_tokens
 
 REDIRECT = "https://connector.example/auth/callback"
 
@@ -47,3 +47,20 @@ def test_connect_then_use_and_rotate(sandbox: RunningSandbox, pkce: bool) -> Non
         with pytest.raises(AuthRevoked):
             oauth.refresh("main", stale=first.access_token)
         assert "invalid_grant" in tokens.revoked["main"]
+
+
+@pytest.mark.integration
+def test_build_ml_api_wires_one_client(sandbox: RunningSandbox) -> None:
+    issued = sandbox.state.seed(DEMO_SEED)["tokens"][str(SELLER_ID)]
+    tokens = FakeTokenStore()
+    seed_tokens(tokens, issued)
+    with httpx.Client(base_url=sandbox.url) as client:
+        ml = build_ml_api(client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                          redirect_uri=REDIRECT, tokens=tokens, locks=ThreadLocks(),
+                          rate_per_second=50, application_id=sandbox.state.application_id,
+                          feeds_account="main", timeout=5)
+        item = ml.gateway.get_item(ACCOUNT, "MLA1000000003")
+        assert [v.seller_sku for v in item.variations] == ["TEE-BLK-M", "TEE-BLK-L",
+                                                          "TEE-WHT-M"]
+        assert ml.gateway.missed_notifications() == []
+        assert ml.limiter.item.amount == 50

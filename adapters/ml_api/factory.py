@@ -1,0 +1,42 @@
+"""Wiring the ML adapter's parts together (called by the composition root and the demo).
+
+The ``httpx.Client`` is made by the caller, once per process, and shared: the OAuth calls,
+the API calls and the rate limiter then all go through the same pieces.
+"""
+
+from datetime import timedelta
+
+import httpx
+from attrs import frozen
+
+from adapters.ml_api.gateway import HttpxMercadoLibreGateway
+from adapters.ml_api.oauth import MlOAuth
+from adapters.ml_api.ratelimit import SharedRateLimiter
+from connector_core.ports import Clock, Locks, TokenStore
+
+
+@frozen
+class MlApi:
+    oauth: MlOAuth
+    gateway: HttpxMercadoLibreGateway
+    limiter: SharedRateLimiter
+
+
+def build_ml_api(client: httpx.Client, *, client_id: str, client_secret: str,
+                 redirect_uri: str | None, tokens: TokenStore, locks: Locks,
+                 rate_per_second: float, redis_url: str | None = None,
+                 application_id: int | None = None, feeds_account: str | None = None,
+                 timeout: float = 10.0, clock: Clock | None = None,
+                 refresh_margin: timedelta = timedelta(minutes=5)) -> MlApi:
+    """OAuth, the shared rate limiter and the gateway over one ``client``.
+
+    ``client.base_url`` is the ML API (``settings.ml_api_url``, or a sandbox's URL);
+    ``redis_url`` shares the rate limit between every process (None: this process only).
+    """
+    limiter = SharedRateLimiter(rate_per_second, storage_uri=redis_url)
+    oauth = MlOAuth(client, client_id=client_id, client_secret=client_secret,
+                    redirect_uri=redirect_uri, tokens=tokens, locks=locks, clock=clock,
+                    limiter=limiter, timeout=timeout, refresh_margin=refresh_margin)
+    gateway = HttpxMercadoLibreGateway(client, oauth, limiter, application_id=application_id,
+                                       feeds_account=feeds_account, timeout=timeout)
+    return MlApi(oauth=oauth, gateway=gateway, limiter=limiter)
