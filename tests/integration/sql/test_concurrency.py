@@ -167,6 +167,7 @@ def test_four_processes_end_where_one_would(engine: Engine, db_url: str) -> None
     for proc in procs:
         proc.join(180)
     assert [p.exitcode for p in procs] == [0] * WORKERS
+    print(f"transient failures retried: {retries.value}")
 
     actual = state(uow)
     assert actual["reports"] == expected["reports"]            # the newest report won
