@@ -9,6 +9,7 @@ raised at once as the domain error. Logs carry method, path and status, never a 
 
 import logging
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -86,6 +87,15 @@ def _number(value: Any) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _json(response: httpx.Response, what: str) -> Any:
+    """The body as JSON; anything else on a 2xx (a proxy's HTML page) is worth a retry later."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise MarketplaceUnavailable(f"{what}: HTTP {response.status_code} with a body that "
+                                     f"is not JSON", status=response.status_code) from exc
+
+
 def _hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -123,6 +133,7 @@ class HttpxMercadoLibreGateway:
         self._jitter = jitter
         # items read recently: their variation ids are a last line of defence for rule 7
         self._known: OrderedDict[str, MarketItem] = OrderedDict()
+        self._known_lock = threading.Lock()  # one gateway serves every thread of the process
         self.retries = 0  # retried attempts, for metrics and tests
 
     # --- items ----------------------------------------------------------------------
@@ -131,7 +142,7 @@ class HttpxMercadoLibreGateway:
         what = f"GET /items/{item_id}"
         response = self._call(account.name, "GET", f"/items/{item_id}", what,
                               params={"include_attributes": "all"})
-        return self._remember(self._parse(parse_item, response.json(), what))
+        return self._remember(self._parse(parse_item, _json(response, what), what))
 
     def get_items(self, account: Account,
                   item_ids: Sequence[str]) -> dict[str, MarketItem | MarketplaceError]:
@@ -143,7 +154,7 @@ class HttpxMercadoLibreGateway:
             response = self._call(account.name, "GET", "/items", what,
                                   params={"ids": ",".join(chunk), "include_attributes": "all"})
             entries = self._parse(lambda d: structure(d, list[MlMultigetEntry], "multiget"),
-                                  response.json(), what)
+                                  _json(response, what), what)
             for item_id, entry in zip(chunk, entries, strict=False):
                 result[item_id] = self._multiget_entry(item_id, entry)
             for item_id in chunk[len(entries):]:
@@ -170,10 +181,11 @@ class HttpxMercadoLibreGateway:
         what = f"PUT /items/{update.item_id}"
         response = self._call(account.name, "PUT", f"/items/{update.item_id}", what,
                               json=serialize_update(update))
-        return self._remember(self._parse(parse_item, response.json(), what), keep_skus=True)
+        return self._remember(self._parse(parse_item, _json(response, what), what), keep_skus=True)
 
     def _check_variations(self, update: ItemUpdate) -> None:
-        item = self._known.get(update.item_id)
+        with self._known_lock:
+            item = self._known.get(update.item_id)
         if update.variations is None or item is None:
             return
         missing = {v.id for v in item.variations} - {v.id for v in update.variations}
@@ -192,17 +204,18 @@ class HttpxMercadoLibreGateway:
     def _remember(self, item: MarketItem, *, keep_skus: bool = False) -> MarketItem:
         """Cache the item; with ``keep_skus`` (a PUT answer, which may be the public view)
         SKUs ML left out are taken from the last full read."""
-        before = self._known.get(item.id)
-        if keep_skus and before is not None:
-            skus = {v.id: v.seller_sku for v in before.variations}
-            variations = tuple(v if v.seller_sku else evolve(v, seller_sku=skus.get(v.id))
-                               for v in item.variations)
-            item = evolve(item, seller_sku=item.seller_sku or before.seller_sku,
-                          variations=variations)
-        self._known[item.id] = item
-        self._known.move_to_end(item.id)
-        while len(self._known) > 10_000:
-            self._known.popitem(last=False)
+        with self._known_lock:
+            before = self._known.get(item.id)
+            if keep_skus and before is not None:
+                skus = {v.id: v.seller_sku for v in before.variations}
+                variations = tuple(v if v.seller_sku else evolve(v, seller_sku=skus.get(v.id))
+                                   for v in item.variations)
+                item = evolve(item, seller_sku=item.seller_sku or before.seller_sku,
+                              variations=variations)
+            self._known[item.id] = item
+            self._known.move_to_end(item.id)
+            while len(self._known) > 10_000:
+                self._known.popitem(last=False)
         return item
 
     def list_item_ids(self, account: Account) -> Iterator[str]:
@@ -235,7 +248,7 @@ class HttpxMercadoLibreGateway:
         what = f"GET {path}"
         response = self._call(account.name, "GET", path, what, params=params)
         return self._parse(lambda d: structure(d, MlItemSearch, "items search"),
-                           response.json(), what)
+                           _json(response, what), what)
 
     # --- orders ---------------------------------------------------------------------
 
@@ -245,7 +258,7 @@ class HttpxMercadoLibreGateway:
         if response.status_code == 206:
             log.info("%s: partial answer, missing %s", what,
                      response.headers.get("x-content-missing", "?"))
-        return self._parse(lambda d: parse_order(d, account.name), response.json(), what)
+        return self._parse(lambda d: parse_order(d, account.name), _json(response, what), what)
 
     def search_orders(self, account: Account, updated_from: datetime,
                       updated_to: datetime | None = None) -> Iterator[Order]:
@@ -272,7 +285,7 @@ class HttpxMercadoLibreGateway:
             response = self._call(account.name, "GET", "/orders/search", what,
                                   params={**params, "offset": offset})
             page = self._parse(lambda d: structure(d, MlOrderSearch, "orders search"),
-                               response.json(), what)
+                               _json(response, what), what)
             for raw in page.results:
                 order = self._parse(lambda d: order_to_domain(structure(d, MlOrder, "order"),
                                                               account.name), raw, what)
@@ -301,7 +314,7 @@ class HttpxMercadoLibreGateway:
                 "app_id": self._application_id, "offset": page_number * MISSED_FEEDS_PAGE,
                 "limit": MISSED_FEEDS_PAGE})
             page = self._parse(lambda d: structure(d, MlMissedFeeds, "missed_feeds"),
-                               response.json(), what)
+                               _json(response, what), what)
             found.extend(notification_to_domain(m) for m in page.messages)
             if len(page.messages) < MISSED_FEEDS_PAGE:
                 break

@@ -472,3 +472,15 @@ def test_connect_stores_tokens_then_reads_the_user(harness_factory: Any) -> None
     assert (user.id, user.nickname) == (123456789, "SELLER")
     assert events == ["save second", "users/me"]
     assert h.tokens.load("second").refresh_token == "REFRESH-CODE"
+
+
+def test_a_200_that_is_not_json_is_unavailable(harness_factory: Any) -> None:
+    h = harness_factory(sequence(httpx.Response(200, text="<html>maintenance</html>")))
+    with pytest.raises(MarketplaceUnavailable, match="not JSON"):
+        h.gateway.get_item(ACCOUNT, "MLA1")
+
+
+def test_a_200_with_a_wrong_shape_is_rejected_naming_the_field(harness_factory: Any) -> None:
+    h = harness_factory(sequence(httpx.Response(200, json={**ITEM, "available_quantity": "x"})))
+    with pytest.raises(MarketplaceRejected, match=r"\$\.available_quantity"):
+        h.gateway.get_item(ACCOUNT, "MLA1")
