@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, text
 
-from adapters.sql.repositories import insert_for_dialect
+from adapters.sql.base import insert_for_dialect
 from adapters.sql.rows import LockRow
 
 POLL_S = 0.05

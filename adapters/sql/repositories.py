@@ -6,98 +6,44 @@ CONFLICT``), never read-then-write; see each method. Lookups go through indexes:
 listing (``uq_mapping_rows_listing``), order id (primary keys).
 """
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from attrs import frozen
-from sqlalchemy import Select, case, delete, func, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, or_, select, tuple_
 
-from adapters.serialization import (
-    command_from_json,
-    command_to_json,
-    order_from_json,
-    order_to_json,
+from adapters.serialization import order_from_json, order_to_json
+from adapters.sql.base import (
+    Repo,
+    chunks,
+    insert_for,
+    insert_for_dialect,
+    variation_from_key,
+    variation_key,
 )
+from adapters.sql.outboxes import SqlInbox, SqlJobOutbox, SqlOutbox, StoredJob
 from adapters.sql.rows import (
     AccountRow,
     AuditRow,
     CatalogSkuRow,
     CheckpointRow,
     CompetitorPriceRow,
-    ErpEventRow,
     ErpPriceRow,
     HoldRow,
-    InboxRow,
-    JobRow,
     KitComponentRow,
     MappingRowRow,
     OrderRow,
-    OutboxSequenceRow,
     PricingRuleRow,
     StockReportRow,
 )
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditEntry, AuditOutcome
-from connector_core.domain.commands import Command
 from connector_core.domain.mapping import Kit, KitCatalog, Listing, MappingRow
-from connector_core.domain.notifications import InboxEntry, Notification
-from connector_core.domain.orders import ErpEvent, ErpEventType, OrderRecord
+from connector_core.domain.orders import ErpEventType, OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy, PricingRule
 from connector_core.domain.stock import Hold, StockReport
-
-T = TypeVar("T")
-CHUNK = 500  # bound the number of bind parameters per IN (...)
-OUTBOX_SEQUENCE = "erp_events"
-
-
-def _chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def insert_for_dialect(dialect_name: str, table: Any) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` support for the database (PostgreSQL or SQLite)."""
-    if dialect_name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def insert_for(session: Session, table: Any) -> Any:
-    return insert_for_dialect(session.get_bind().dialect.name, table)
-
-
-class _Repo:
-    def __init__(self, session_of: Callable[[], Session]) -> None:
-        self._session_of = session_of
-
-    @property
-    def session(self) -> Session:
-        return self._session_of()
-
-    def _all(self, stmt: Select[T]) -> list[T]:
-        # populate_existing: rows written by ON CONFLICT statements are re-read, not cached.
-        return list(self.session.scalars(stmt.execution_options(populate_existing=True)))
-
-
-def variation_key(variation_id: int | None) -> int:
-    return 0 if variation_id is None else variation_id
-
-
-def _variation(stored: int) -> int | None:
-    return None if stored == 0 else stored
-
 
 # --- accounts ---------------------------------------------------------------------------
 
@@ -106,7 +52,7 @@ def account_from_row(row: AccountRow) -> Account:
                    warehouses=None if row.warehouses is None else frozenset(row.warehouses))
 
 
-class SqlAccounts(_Repo):
+class SqlAccounts(Repo):
     def get(self, name: str) -> Account | None:
         row = self.session.get(AccountRow, name)
         return None if row is None else account_from_row(row)
@@ -134,8 +80,8 @@ class SqlAccounts(_Repo):
 # --- mappings ---------------------------------------------------------------------------
 
 def mapping_from_row(row: MappingRowRow) -> MappingRow:
-    return MappingRow(sku=row.sku,
-                      listing=Listing(row.account, row.item_id, _variation(row.variation_id)),
+    listing = Listing(row.account, row.item_id, variation_from_key(row.variation_id))
+    return MappingRow(sku=row.sku, listing=listing,
                       safety_stock=row.safety_stock, max_quantity=row.max_quantity,
                       active=row.active)
 
@@ -152,7 +98,7 @@ def _mapping_order() -> tuple[Any, ...]:
             MappingRowRow.variation_id)
 
 
-class SqlMappings(_Repo):
+class SqlMappings(Repo):
     def kits(self) -> KitCatalog:
         components: dict[str, dict[str, int]] = {}
         for row in self._all(select(KitComponentRow)):
@@ -161,7 +107,7 @@ class SqlMappings(_Repo):
 
     def rows_for_skus(self, skus: Collection[str]) -> list[MappingRow]:
         found: list[MappingRow] = []
-        for batch in _chunks(sorted(set(skus))):
+        for batch in chunks(sorted(set(skus))):
             stmt = select(MappingRowRow).where(MappingRowRow.sku.in_(batch))
             found.extend(mapping_from_row(r) for r in self._all(stmt.order_by(*_mapping_order())))
         return found
@@ -202,7 +148,7 @@ def _hold_from_row(row: HoldRow) -> Hold:
                 accounted_at=row.accounted_at)
 
 
-class SqlStock(_Repo):
+class SqlStock(Repo):
     def save_report_if_newer(self, report: StockReport) -> bool:
         """One statement: insert, or update only if strictly newer (concurrency-safe)."""
         stmt = insert_for(self.session, StockReportRow).values(
@@ -217,7 +163,7 @@ class SqlStock(_Repo):
 
     def reports_for(self, skus: Collection[str]) -> list[StockReport]:
         found: list[Any] = []
-        for batch in _chunks(sorted(set(skus))):
+        for batch in chunks(sorted(set(skus))):
             stmt = (select(StockReportRow).where(StockReportRow.sku.in_(batch))
                     .order_by(StockReportRow.sku, StockReportRow.warehouse))
             found.extend(StockReport(sku=r.sku, warehouse=r.warehouse, quantity=r.quantity,
@@ -226,7 +172,7 @@ class SqlStock(_Repo):
 
     def holds_for_skus(self, skus: Collection[str]) -> list[Hold]:
         found: list[Any] = []
-        for batch in _chunks(sorted(set(skus))):
+        for batch in chunks(sorted(set(skus))):
             stmt = (select(HoldRow).where(HoldRow.sku.in_(batch))
                     .order_by(HoldRow.order_id, HoldRow.line, HoldRow.sku))
             found.extend(_hold_from_row(r) for r in self._all(stmt))
@@ -247,7 +193,7 @@ class SqlStock(_Repo):
                 set_={"units": stmt.excluded.units, "accounted_at": stmt.excluded.accounted_at}))
 
     def delete_holds(self, keys: Iterable[tuple[int, str, str]]) -> None:
-        for batch in _chunks(sorted(set(keys))):
+        for batch in chunks(sorted(set(keys))):
             self.session.execute(
                 delete(HoldRow)
                 .where(tuple_(HoldRow.order_id, HoldRow.line, HoldRow.sku).in_(batch))
@@ -260,7 +206,7 @@ def _emitted(text: str) -> frozenset[ErpEventType]:
     return frozenset(ErpEventType(t) for t in text.split(",") if t)
 
 
-class SqlOrders(_Repo):
+class SqlOrders(Repo):
     def get(self, order_id: int) -> OrderRecord | None:
         """Lock the order id's row for the rest of the unit of work (creating a placeholder
         row if there is none, so a concurrent first delivery waits too)."""
@@ -342,10 +288,10 @@ def _merge_field(value: Any, stamp: Any, new_value: Any, new_stamp: Any) -> tupl
     return case((newer, new_value), else_=value), case((newer, new_stamp), else_=stamp)
 
 
-class SqlPrices(_Repo):
+class SqlPrices(Repo):
     def erp_prices(self, skus: Collection[str]) -> dict[str, ErpPrice]:
         found: dict[str, ErpPrice] = {}
-        for batch in _chunks(sorted(set(skus))):
+        for batch in chunks(sorted(set(skus))):
             for r in self._all(select(ErpPriceRow).where(ErpPriceRow.sku.in_(batch))):
                 found[r.sku] = ErpPrice(sku=r.sku, cost=r.cost, cost_as_of=r.cost_as_of,
                                         list_price=r.list_price,
@@ -385,7 +331,7 @@ class SqlPrices(_Repo):
     def competitor_prices(self, listings: Collection[Listing]) -> dict[Listing, Decimal]:
         found: dict[Listing, Decimal] = {}
         keys = {(li.account, li.item_id, variation_key(li.variation_id)): li for li in listings}
-        for batch in _chunks(sorted(keys)):
+        for batch in chunks(sorted(keys)):
             stmt = select(CompetitorPriceRow).where(
                 tuple_(CompetitorPriceRow.account, CompetitorPriceRow.item_id,
                        CompetitorPriceRow.variation_id).in_(batch))
@@ -404,44 +350,9 @@ class SqlPrices(_Repo):
             set_={"price": stmt.excluded.price, "as_of": stmt.excluded.as_of}))
 
 
-# --- ERP event outbox -------------------------------------------------------------------
-
-class SqlOutbox(_Repo):
-    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime]) -> None:
-        super().__init__(session_of)
-        self._now = now
-
-    def append(self, event: ErpEvent) -> None:
-        """The cursor comes from a counter row updated in this transaction: the row lock
-        makes appending transactions take cursors in the order they commit."""
-        cursor = self._next_cursor()
-        self.session.execute(insert_for(self.session, ErpEventRow).values(
-            cursor=cursor, type=event.type.value, order_id=event.order.id,
-            account=event.order.account, order=order_to_json(event.order),
-            created_at=self._now()))
-
-    def _next_cursor(self) -> int:
-        bump = (update(OutboxSequenceRow).where(OutboxSequenceRow.name == OUTBOX_SEQUENCE)
-                .values(value=OutboxSequenceRow.value + 1).returning(OutboxSequenceRow.value)
-                .execution_options(synchronize_session=False))
-        value = self.session.execute(bump).scalar_one_or_none()
-        if value is None:  # no counter row yet (the migration seeds it)
-            self.session.execute(insert_for(self.session, OutboxSequenceRow)
-                                 .values(name=OUTBOX_SEQUENCE, value=0)
-                                 .on_conflict_do_nothing(index_elements=[OutboxSequenceRow.name]))
-            value = self.session.execute(bump).scalar_one()
-        return int(value)
-
-    def read(self, after: int, limit: int) -> list[ErpEvent]:
-        stmt = (select(ErpEventRow).where(ErpEventRow.cursor > after)
-                .order_by(ErpEventRow.cursor).limit(limit))
-        return [ErpEvent(type=ErpEventType(r.type), order=order_from_json(r.order), id=r.cursor)
-                for r in self._all(stmt)]
-
-
 # --- audit ------------------------------------------------------------------------------
 
-class SqlAudit(_Repo):
+class SqlAudit(Repo):
     def record(self, entry: AuditEntry) -> None:
         self.session.execute(insert_for(self.session, AuditRow).values(
             at=entry.at, account=entry.account, item_id=entry.item_id, action=entry.action,
@@ -462,183 +373,9 @@ class SqlAudit(_Repo):
                            after=r.after, response=r.response) for r in self._all(stmt)]
 
 
-# --- job outbox -------------------------------------------------------------------------
-
-@frozen
-class StoredJob:
-    """A row of the job outbox, for the dispatcher."""
-
-    id: int
-    dedup_key: str
-    command: Command
-    created_at: datetime
-    dispatched_at: datetime | None
-    claimed_at: datetime | None
-    attempts: int
-
-
-def _job(row: JobRow) -> StoredJob:
-    return StoredJob(id=row.id, dedup_key=row.dedup_key, command=command_from_json(row.command),
-                     created_at=row.created_at, dispatched_at=row.dispatched_at,
-                     claimed_at=row.claimed_at, attempts=row.attempts)
-
-
-class SqlJobOutbox(_Repo):
-    """:class:`~connector_core.ports.JobOutbox` plus the dispatcher's side.
-
-    Life of a job: ``add`` (in the use case's transaction) -> after commit the dispatcher
-    submits it to the task queue and calls :meth:`mark_dispatched` -> the runner
-    :meth:`claim`\\ s it when it starts (from then on a new ``add`` with the same key is new
-    work) -> :meth:`complete` deletes it. :meth:`due` finds what a crash or an emptied queue
-    lost: unclaimed jobs never dispatched, or dispatched long ago; :meth:`release_stale_claims`
-    gives back jobs whose runner died.
-    """
-
-    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime]) -> None:
-        super().__init__(session_of)
-        self._now = now
-
-    def add(self, command: Command) -> bool:
-        stmt = insert_for(self.session, JobRow).values(
-            dedup_key=command.dedup_key, kind=type(command).__name__,
-            command=command_to_json(command), created_at=self._now(), attempts=0)
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=[JobRow.dedup_key], index_where=JobRow.claimed_at.is_(None),
-        ).returning(JobRow.id)
-        return self.session.execute(stmt).first() is not None
-
-    def waiting(self, limit: int = 1000) -> list[StoredJob]:
-        """Unclaimed jobs, oldest first."""
-        stmt = (select(JobRow).where(JobRow.claimed_at.is_(None))
-                .order_by(JobRow.id).limit(limit))
-        return [_job(r) for r in self._all(stmt)]
-
-    def due(self, older_than: timedelta, limit: int = 100,
-            now: datetime | None = None) -> list[StoredJob]:
-        """Unclaimed jobs created more than ``older_than`` ago and not dispatched since."""
-        cutoff = (now or self._now()) - older_than
-        stmt = (select(JobRow)
-                .where(JobRow.claimed_at.is_(None), JobRow.created_at < cutoff,
-                       (JobRow.dispatched_at.is_(None)) | (JobRow.dispatched_at < cutoff))
-                .order_by(JobRow.id).limit(limit))
-        return [_job(r) for r in self._all(stmt)]
-
-    def mark_dispatched(self, ids: Sequence[int], at: datetime | None = None) -> None:
-        for batch in _chunks(ids):
-            self.session.execute(update(JobRow).where(JobRow.id.in_(batch))
-                                 .values(dispatched_at=at or self._now())
-                                 .execution_options(synchronize_session=False))
-
-    def claim(self, *, job_id: int | None = None, dedup_key: str | None = None,
-              at: datetime | None = None) -> StoredJob | None:
-        """Take the unclaimed job (by id or dedup key); None if another runner has it."""
-        if (job_id is None) == (dedup_key is None):
-            raise ValueError("give job_id or dedup_key")
-        cond = JobRow.id == job_id if job_id is not None else JobRow.dedup_key == dedup_key
-        stmt = (update(JobRow).where(cond, JobRow.claimed_at.is_(None))
-                .values(claimed_at=at or self._now(), attempts=JobRow.attempts + 1)
-                .returning(JobRow.id).execution_options(synchronize_session=False))
-        claimed = self.session.execute(stmt).scalar_one_or_none()
-        if claimed is None:
-            return None
-        rows = self._all(select(JobRow).where(JobRow.id == claimed))
-        return _job(rows[0])
-
-    def complete(self, job_id: int) -> None:
-        self.session.execute(delete(JobRow).where(JobRow.id == job_id)
-                             .execution_options(synchronize_session=False))
-
-    def release(self, job_id: int, *, dispatched_at: datetime | None = None) -> bool:
-        """Put a claimed job back to waiting (its runner failed; a retry will claim it
-        again). If a newer job with the same key already waits, that one recomputes from
-        the latest state anyway: this row is deleted instead. True if the row waits again.
-
-        ``dispatched_at`` marks it as already re-queued (e.g. by the queue's own retry), so
-        :meth:`due` leaves it alone until it is overdue."""
-        try:
-            with self.session.begin_nested():
-                result = self.session.execute(
-                    update(JobRow).where(JobRow.id == job_id, JobRow.claimed_at.is_not(None))
-                    .values(claimed_at=None, dispatched_at=dispatched_at)
-                    .returning(JobRow.id).execution_options(synchronize_session=False))
-                return result.first() is not None
-        except IntegrityError:  # a twin waits under the same key
-            self.complete(job_id)
-            return False
-
-    def release_stale_claims(self, older_than: timedelta,
-                             now: datetime | None = None) -> list[StoredJob]:
-        """Jobs claimed more than ``older_than`` ago and never completed (a dead runner) go
-        back to waiting, or are dropped if a newer one with the same key waits (see
-        :meth:`release`). Returns the jobs now waiting again, to be re-queued."""
-        cutoff = (now or self._now()) - older_than
-        stale = self._all(select(JobRow.id).where(JobRow.claimed_at < cutoff)
-                          .order_by(JobRow.id))
-        released = [job_id for job_id in stale if self.release(job_id)]
-        if not released:
-            return []
-        rows = self._all(select(JobRow).where(JobRow.id.in_(released)).order_by(JobRow.id))
-        return [_job(r) for r in rows]
-
-
-# --- notification inbox -----------------------------------------------------------------
-
-def _entry(row: InboxRow) -> InboxEntry:
-    notification = Notification(topic=row.topic, resource=row.resource, user_id=row.user_id,
-                                application_id=row.application_id, attempts=row.attempts,
-                                sent=row.sent, received=row.received, ml_id=row.ml_id)
-    return InboxEntry(id=row.id, notification=notification, received_at=row.received_at,
-                      raw=row.raw, duplicates=row.duplicates, processed_at=row.processed_at,
-                      outcome=row.outcome)
-
-
-class SqlInbox(_Repo):
-    def add(self, notification: Notification, raw: dict[str, Any],
-            received_at: datetime) -> tuple[int, bool]:
-        """Insert, or count a duplicate: on an entry with the same ML ``_id`` (processed or
-        not), else (one atomic statement) on the waiting entry for the same resource."""
-        n = notification
-        if n.ml_id is not None:
-            seen = self.session.execute(
-                update(InboxRow)
-                .where(InboxRow.id == select(func.min(InboxRow.id))
-                       .where(InboxRow.ml_id == n.ml_id).scalar_subquery())
-                .values(duplicates=InboxRow.duplicates + 1).returning(InboxRow.id)
-                .execution_options(synchronize_session=False)).scalar_one_or_none()
-            if seen is not None:
-                return int(seen), False
-        stmt = insert_for(self.session, InboxRow).values(
-            topic=n.topic, resource=n.resource, user_id=n.user_id,
-            application_id=n.application_id, attempts=n.attempts, sent=n.sent,
-            received=n.received, ml_id=n.ml_id, raw=raw, received_at=received_at,
-            duplicates=0, outcome="")
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[InboxRow.topic, InboxRow.resource],
-            index_where=InboxRow.processed_at.is_(None),
-            set_={"duplicates": InboxRow.duplicates + 1},
-        ).returning(InboxRow.id, InboxRow.duplicates)
-        entry_id, duplicates = self.session.execute(stmt).one()
-        return int(entry_id), duplicates == 0
-
-    def get(self, entry_id: int) -> InboxEntry | None:
-        rows = self._all(select(InboxRow).where(InboxRow.id == entry_id))
-        return _entry(rows[0]) if rows else None
-
-    def mark_processed(self, entry_id: int, outcome: str, at: datetime) -> None:
-        self.session.execute(update(InboxRow).where(InboxRow.id == entry_id)
-                             .values(processed_at=at, outcome=outcome)
-                             .execution_options(synchronize_session=False))
-
-    def unprocessed(self, received_before: datetime, limit: int) -> list[InboxEntry]:
-        stmt = (select(InboxRow)
-                .where(InboxRow.processed_at.is_(None), InboxRow.received_at < received_before)
-                .order_by(InboxRow.id).limit(limit))
-        return [_entry(r) for r in self._all(stmt)]
-
-
 # --- checkpoints ------------------------------------------------------------------------
 
-class SqlCheckpoints(_Repo):
+class SqlCheckpoints(Repo):
     def get(self, account: str, name: str) -> datetime | None:
         rows = self._all(select(CheckpointRow).where(CheckpointRow.account == account,
                                                      CheckpointRow.name == name))
@@ -649,3 +386,10 @@ class SqlCheckpoints(_Repo):
         self.session.execute(stmt.on_conflict_do_update(
             index_elements=[CheckpointRow.account, CheckpointRow.name],
             set_={"at": stmt.excluded.at}))
+
+
+__all__ = [  # the queues live in adapters.sql.outboxes; re-exported for existing imports
+    "SqlAccounts", "SqlAudit", "SqlCheckpoints", "SqlInbox", "SqlJobOutbox", "SqlMappings",
+    "SqlOrders", "SqlOutbox", "SqlPrices", "SqlStock", "StoredJob", "insert_for",
+    "insert_for_dialect", "variation_key",
+]

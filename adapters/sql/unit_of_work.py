@@ -11,15 +11,13 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.sql.outboxes import SqlInbox, SqlJobOutbox, SqlOutbox
 from adapters.sql.repositories import (
     SqlAccounts,
     SqlAudit,
     SqlCheckpoints,
-    SqlInbox,
-    SqlJobOutbox,
     SqlMappings,
     SqlOrders,
-    SqlOutbox,
     SqlPrices,
     SqlStock,
 )

@@ -1,0 +1,234 @@
+"""The three queues in the database: the ERP event feed, the job outbox, the ML inbox."""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from adapters.serialization import (
+    command_from_json,
+    command_to_json,
+    order_from_json,
+    order_to_json,
+)
+from adapters.sql.base import Repo, chunks, insert_for
+from adapters.sql.rows import ErpEventRow, InboxRow, JobRow, OutboxSequenceRow
+from connector_core.domain.commands import Command
+from connector_core.domain.notifications import InboxEntry, Notification
+from connector_core.domain.orders import ErpEvent, ErpEventType
+
+OUTBOX_SEQUENCE = "erp_events"
+
+
+# --- ERP event outbox -------------------------------------------------------------------
+
+class SqlOutbox(Repo):
+    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime]) -> None:
+        super().__init__(session_of)
+        self._now = now
+
+    def append(self, event: ErpEvent) -> None:
+        """The cursor comes from a counter row updated in this transaction: the row lock
+        makes appending transactions take cursors in the order they commit."""
+        cursor = self._next_cursor()
+        self.session.execute(insert_for(self.session, ErpEventRow).values(
+            cursor=cursor, type=event.type.value, order_id=event.order.id,
+            account=event.order.account, order=order_to_json(event.order),
+            created_at=self._now()))
+
+    def _next_cursor(self) -> int:
+        bump = (update(OutboxSequenceRow).where(OutboxSequenceRow.name == OUTBOX_SEQUENCE)
+                .values(value=OutboxSequenceRow.value + 1).returning(OutboxSequenceRow.value)
+                .execution_options(synchronize_session=False))
+        value = self.session.execute(bump).scalar_one_or_none()
+        if value is None:  # no counter row yet (the migration seeds it)
+            self.session.execute(insert_for(self.session, OutboxSequenceRow)
+                                 .values(name=OUTBOX_SEQUENCE, value=0)
+                                 .on_conflict_do_nothing(index_elements=[OutboxSequenceRow.name]))
+            value = self.session.execute(bump).scalar_one()
+        return int(value)
+
+    def read(self, after: int, limit: int) -> list[ErpEvent]:
+        stmt = (select(ErpEventRow).where(ErpEventRow.cursor > after)
+                .order_by(ErpEventRow.cursor).limit(limit))
+        return [ErpEvent(type=ErpEventType(r.type), order=order_from_json(r.order), id=r.cursor)
+                for r in self._all(stmt)]
+
+
+
+# --- job outbox -------------------------------------------------------------------------
+
+@frozen
+class StoredJob:
+    """A row of the job outbox, for the dispatcher."""
+
+    id: int
+    dedup_key: str
+    command: Command
+    created_at: datetime
+    dispatched_at: datetime | None
+    claimed_at: datetime | None
+    attempts: int
+
+
+def _job(row: JobRow) -> StoredJob:
+    return StoredJob(id=row.id, dedup_key=row.dedup_key, command=command_from_json(row.command),
+                     created_at=row.created_at, dispatched_at=row.dispatched_at,
+                     claimed_at=row.claimed_at, attempts=row.attempts)
+
+
+class SqlJobOutbox(Repo):
+    """:class:`~connector_core.ports.JobOutbox` plus the dispatcher's side.
+
+    Life of a job: ``add`` (in the use case's transaction) -> after commit the dispatcher
+    submits it to the task queue and calls :meth:`mark_dispatched` -> the runner
+    :meth:`claim`\\ s it when it starts (from then on a new ``add`` with the same key is new
+    work) -> :meth:`complete` deletes it. :meth:`due` finds what a crash or an emptied queue
+    lost: unclaimed jobs never dispatched, or dispatched long ago; :meth:`release_stale_claims`
+    gives back jobs whose runner died.
+    """
+
+    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime]) -> None:
+        super().__init__(session_of)
+        self._now = now
+
+    def add(self, command: Command) -> bool:
+        stmt = insert_for(self.session, JobRow).values(
+            dedup_key=command.dedup_key, kind=type(command).__name__,
+            command=command_to_json(command), created_at=self._now(), attempts=0)
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[JobRow.dedup_key], index_where=JobRow.claimed_at.is_(None),
+        ).returning(JobRow.id)
+        return self.session.execute(stmt).first() is not None
+
+    def waiting(self, limit: int = 1000) -> list[StoredJob]:
+        """Unclaimed jobs, oldest first."""
+        stmt = (select(JobRow).where(JobRow.claimed_at.is_(None))
+                .order_by(JobRow.id).limit(limit))
+        return [_job(r) for r in self._all(stmt)]
+
+    def due(self, older_than: timedelta, limit: int = 100,
+            now: datetime | None = None) -> list[StoredJob]:
+        """Unclaimed jobs created more than ``older_than`` ago and not dispatched since."""
+        cutoff = (now or self._now()) - older_than
+        stmt = (select(JobRow)
+                .where(JobRow.claimed_at.is_(None), JobRow.created_at < cutoff,
+                       (JobRow.dispatched_at.is_(None)) | (JobRow.dispatched_at < cutoff))
+                .order_by(JobRow.id).limit(limit))
+        return [_job(r) for r in self._all(stmt)]
+
+    def mark_dispatched(self, ids: Sequence[int], at: datetime | None = None) -> None:
+        for batch in chunks(ids):
+            self.session.execute(update(JobRow).where(JobRow.id.in_(batch))
+                                 .values(dispatched_at=at or self._now())
+                                 .execution_options(synchronize_session=False))
+
+    def claim(self, *, job_id: int | None = None, dedup_key: str | None = None,
+              at: datetime | None = None) -> StoredJob | None:
+        """Take the unclaimed job (by id or dedup key); None if another runner has it."""
+        if (job_id is None) == (dedup_key is None):
+            raise ValueError("give job_id or dedup_key")
+        cond = JobRow.id == job_id if job_id is not None else JobRow.dedup_key == dedup_key
+        stmt = (update(JobRow).where(cond, JobRow.claimed_at.is_(None))
+                .values(claimed_at=at or self._now(), attempts=JobRow.attempts + 1)
+                .returning(JobRow.id).execution_options(synchronize_session=False))
+        claimed = self.session.execute(stmt).scalar_one_or_none()
+        if claimed is None:
+            return None
+        rows = self._all(select(JobRow).where(JobRow.id == claimed))
+        return _job(rows[0])
+
+    def complete(self, job_id: int) -> None:
+        self.session.execute(delete(JobRow).where(JobRow.id == job_id)
+                             .execution_options(synchronize_session=False))
+
+    def release(self, job_id: int, *, dispatched_at: datetime | None = None) -> bool:
+        """Put a claimed job back to waiting (its runner failed; a retry will claim it
+        again). If a newer job with the same key already waits, that one recomputes from
+        the latest state anyway: this row is deleted instead. True if the row waits again.
+
+        ``dispatched_at`` marks it as already re-queued (e.g. by the queue's own retry), so
+        :meth:`due` leaves it alone until it is overdue."""
+        try:
+            with self.session.begin_nested():
+                result = self.session.execute(
+                    update(JobRow).where(JobRow.id == job_id, JobRow.claimed_at.is_not(None))
+                    .values(claimed_at=None, dispatched_at=dispatched_at)
+                    .returning(JobRow.id).execution_options(synchronize_session=False))
+                return result.first() is not None
+        except IntegrityError:  # a twin waits under the same key
+            self.complete(job_id)
+            return False
+
+    def release_stale_claims(self, older_than: timedelta,
+                             now: datetime | None = None) -> list[StoredJob]:
+        """Jobs claimed more than ``older_than`` ago and never completed (a dead runner) go
+        back to waiting, or are dropped if a newer one with the same key waits (see
+        :meth:`release`). Returns the jobs now waiting again, to be re-queued."""
+        cutoff = (now or self._now()) - older_than
+        stale = self._all(select(JobRow.id).where(JobRow.claimed_at < cutoff)
+                          .order_by(JobRow.id))
+        released = [job_id for job_id in stale if self.release(job_id)]
+        if not released:
+            return []
+        rows = self._all(select(JobRow).where(JobRow.id.in_(released)).order_by(JobRow.id))
+        return [_job(r) for r in rows]
+
+
+# --- notification inbox -----------------------------------------------------------------
+
+def _entry(row: InboxRow) -> InboxEntry:
+    notification = Notification(topic=row.topic, resource=row.resource, user_id=row.user_id,
+                                application_id=row.application_id, attempts=row.attempts,
+                                sent=row.sent, received=row.received, ml_id=row.ml_id)
+    return InboxEntry(id=row.id, notification=notification, received_at=row.received_at,
+                      raw=row.raw, duplicates=row.duplicates, processed_at=row.processed_at,
+                      outcome=row.outcome)
+
+
+class SqlInbox(Repo):
+    def add(self, notification: Notification, raw: dict[str, Any],
+            received_at: datetime) -> tuple[int, bool]:
+        """Insert, or count a duplicate: on an entry with the same ML ``_id`` (processed or
+        not), else (one atomic statement) on the waiting entry for the same resource."""
+        n = notification
+        if n.ml_id is not None:
+            seen = self.session.execute(
+                update(InboxRow)
+                .where(InboxRow.id == select(func.min(InboxRow.id))
+                       .where(InboxRow.ml_id == n.ml_id).scalar_subquery())
+                .values(duplicates=InboxRow.duplicates + 1).returning(InboxRow.id)
+                .execution_options(synchronize_session=False)).scalar_one_or_none()
+            if seen is not None:
+                return int(seen), False
+        stmt = insert_for(self.session, InboxRow).values(
+            topic=n.topic, resource=n.resource, user_id=n.user_id,
+            application_id=n.application_id, attempts=n.attempts, sent=n.sent,
+            received=n.received, ml_id=n.ml_id, raw=raw, received_at=received_at,
+            duplicates=0, outcome="")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[InboxRow.topic, InboxRow.resource],
+            index_where=InboxRow.processed_at.is_(None),
+            set_={"duplicates": InboxRow.duplicates + 1},
+        ).returning(InboxRow.id, InboxRow.duplicates)
+        entry_id, duplicates = self.session.execute(stmt).one()
+        return int(entry_id), duplicates == 0
+
+    def get(self, entry_id: int) -> InboxEntry | None:
+        rows = self._all(select(InboxRow).where(InboxRow.id == entry_id))
+        return _entry(rows[0]) if rows else None
+
+    def mark_processed(self, entry_id: int, outcome: str, at: datetime) -> None:
+        self.session.execute(update(InboxRow).where(InboxRow.id == entry_id)
+                             .values(processed_at=at, outcome=outcome)
+                             .execution_options(synchronize_session=False))
+
+    def unprocessed(self, received_before: datetime, limit: int) -> list[InboxEntry]:
+        stmt = (select(InboxRow)
+                .where(InboxRow.processed_at.is_(None), InboxRow.received_at < received_before)
+                .order_by(InboxRow.id).limit(limit))
+        return [_entry(r) for r in self._all(stmt)]
