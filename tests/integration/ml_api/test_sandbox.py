@@ -302,6 +302,22 @@ class TestNotifications:
         assert json.loads(messages[1]["request"]["data"])["user_id"] == str(SELLER_ID)
         assert api.get("/missed_feeds", params={"app_id": 1}).status_code == 403
 
+    def test_failed_deliveries_are_retried_then_missed(
+            self, sandbox: RunningSandbox, api: httpx.Client, callback: Callback) -> None:
+        callback.status = 503
+        result = api.post("/_sandbox/notify", json={
+            "topic": "orders_v2", "resource": "/orders/7", "user_id": SELLER_ID,
+            "callback_url": callback.url, "retries": 2}).json()
+        assert [d["attempt"] for d in result["deliveries"]] == [1, 2, 3]
+        assert [n["attempts"] for n in callback.received] == [1, 2, 3]
+        assert [m["resource"] for m in sandbox.state.missed] == ["/orders/7"]
+        callback.status = 200
+        ok = api.post("/_sandbox/notify", json={
+            "topic": "orders_v2", "resource": "/orders/8", "user_id": SELLER_ID,
+            "callback_url": callback.url, "retries": 2}).json()
+        assert [d["accepted"] for d in ok["deliveries"]] == [True]
+        assert len(sandbox.state.missed) == 1
+
     def test_notification_quirks(self, api: httpx.Client, callback: Callback) -> None:
         api.post("/_sandbox/notify", json={"topic": "public_offers", "resource": "/x/1",
                                            "user_id": SELLER_ID, "callback_url": callback.url,
