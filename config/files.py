@@ -260,6 +260,13 @@ def load_admin_config(path: Path, problems: list[Problem]) -> tuple[AdminConfig,
                                     "[catalog] takes skus = [\"SKU\", ...] only"))
         else:
             catalog = list(skus)
+    owners: dict[int, str] = {}
+    for account in accounts:
+        if account.user_id in owners:
+            problems.append(Problem(loc.where("accounts", account.name, "user_id"),
+                                    f"account {account.name!r}: user_id {account.user_id} is "
+                                    f"used by account {owners[account.user_id]!r} too"))
+        owners.setdefault(account.user_id, account.name)
     policy = _pricing(data["pricing"], loc, problems) if "pricing" in data else None
     for listing in sorted(policy.by_listing if policy else ()):
         if listing.account not in {a.name for a in accounts}:
@@ -405,7 +412,7 @@ def read_mappings_csv(path: Path, known_accounts: Iterable[str], problems: list[
 
 
 def load_admin_tables(mappings_path: Path, config_path: Path | None, *,
-                      stored_accounts: Iterable[str] = (),
+                      stored_accounts: Iterable[str] | Mapping[str, int] = (),
                       stored_kits: Iterable[Kit] = (),
                       stored_catalog: Iterable[str] = (),
                       mappings_text: str | None = None,
@@ -414,12 +421,22 @@ def load_admin_tables(mappings_path: Path, config_path: Path | None, *,
     with every problem, located, or return the table and the config to apply.
 
     Without a TOML file the stored kits and catalog SKUs stand and only stored accounts are
-    known."""
+    known. ``stored_accounts`` may map names to user ids, to catch a TOML account taking
+    another account's user id."""
     problems: list[Problem] = []
     config = AdminConfig()
     loc: _TomlLocator | None = None
     if config_path is not None:
         config, loc = load_admin_config(config_path, problems)
+    if isinstance(stored_accounts, Mapping) and loc is not None:
+        owner = {user_id: name for name, user_id in stored_accounts.items()}
+        for account in config.accounts:
+            other = owner.get(account.user_id)
+            if other is not None and other != account.name:
+                problems.append(Problem(loc.where("accounts", account.name, "user_id"),
+                                        f"account {account.name!r}: user_id "
+                                        f"{account.user_id} already belongs to account "
+                                        f"{other!r} in the database"))
     kits = list(config.kits) if config_path is not None else list(stored_kits)
     catalog = list(config.catalog_skus) if config_path is not None else list(stored_catalog)
     known = set(stored_accounts) | {a.name for a in config.accounts}

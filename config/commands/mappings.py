@@ -72,7 +72,7 @@ def _apply(args: argparse.Namespace) -> int:
         with database_errors(), uow:
             table, config = load_admin_tables(
                 Path(args.file), settings.config_path,
-                stored_accounts=[a.name for a in uow.accounts.list()],
+                stored_accounts={a.name: a.user_id for a in uow.accounts.list()},
                 stored_kits=list(uow.mappings.kits()),
                 stored_catalog=uow.mappings.catalog_skus())
             diff = apply_admin_tables(uow.session, table, catalog_skus=config.catalog_skus,

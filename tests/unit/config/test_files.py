@@ -56,7 +56,7 @@ def write(tmp_path: Path, csv_text: str = CSV, toml_text: str = TOML) -> tuple[P
 
 
 def problems(tmp_path: Path, csv_text: str = CSV, toml_text: str = TOML,
-             stored_accounts: tuple[str, ...] = ()) -> list[str]:
+             stored_accounts: tuple[str, ...] | dict[str, int] = ()) -> list[str]:
     csv_path, toml_path = write(tmp_path, csv_text, toml_text)
     with pytest.raises(MappingInvalid) as info:
         load_admin_tables(csv_path, toml_path, stored_accounts=stored_accounts)
@@ -134,6 +134,15 @@ def test_toml_syntax_errors_are_located(tmp_path: Path) -> None:
     assert len(found) == 1
     assert found[0].startswith(f"{tmp_path / 'connector.toml'}:")
     assert "TOML syntax" in found[0]
+
+
+def test_a_user_id_belongs_to_one_account(tmp_path: Path) -> None:
+    found = problems(tmp_path, CSV, TOML.replace("user_id = 222", "user_id = 111"))
+    assert any(p.startswith(f"{tmp_path / 'connector.toml'}:10:1: account 'second': user_id "
+                            "111 is used by account 'main' too") for p in found)
+    found = problems(tmp_path, stored_accounts={"legacy": 222})
+    assert any("user_id 222 already belongs to account 'legacy' in the database" in p
+               for p in found)
 
 
 def test_accounts_known_only_from_the_database_are_accepted(tmp_path: Path) -> None:
