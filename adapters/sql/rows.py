@@ -235,6 +235,9 @@ class InboxRow(Base):
               sqlite_where=text("processed_at IS NULL"),
               postgresql_where=text("processed_at IS NULL")),
         Index("ix_inbox_received_at", "received_at"),
+        # the sweeper's scan of waiting entries stays small however many were processed
+        Index("ix_inbox_waiting", "id", sqlite_where=text("processed_at IS NULL"),
+              postgresql_where=text("processed_at IS NULL")),
         {"sqlite_autoincrement": True},
     )
 

@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -12,7 +13,7 @@ from alembic.migration import MigrationContext
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select, text
 
-from adapters.sql.engine import make_session_factory
+from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
 from adapters.sql.migrate import current_revision, head_revision, upgrade
 from adapters.sql.rows import AccountRow, Base
@@ -36,6 +37,20 @@ class TestMigrations:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
+
+
+    def test_every_step_upgrades_a_database_in_use(self, tmp_path: Path) -> None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        upgrade(engine, "0001")
+        uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
+        with uow:
+            uow.jobs.add(PushItem("main", "MLA1"))
+            uow.commit()
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        with uow:
+            assert [j.command for j in uow.jobs.waiting()] == [PushItem("main", "MLA1")]
+        engine.dispose()
 
 
 class TestJobDispatcherApi:
