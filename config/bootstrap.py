@@ -24,7 +24,7 @@ from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
 from adapters.queues import RETRY_INTERVALS, InProcessTaskQueue, RqTaskQueue
 from adapters.redis_locks import RedisLocks
-from adapters.sql.engine import make_engine, make_session_factory
+from adapters.sql.engine import is_transient, make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
 from adapters.sql.repositories import StoredJob
 from adapters.sql.tokens import SqlTokenStore
@@ -225,7 +225,7 @@ class Connector:
         try:
             with self.locks.hold(f"job:{command.dedup_key}", ttl=self._job_timeout,
                                  wait=self._job_timeout):
-                outcome = self.handle(stored.command)
+                outcome = self._handle_retrying_transient(stored.command)
         except BaseException:
             JOBS.labels(kind=kind, outcome="failed").inc()
             self._release(stored.id)  # back to waiting: rq's Retry or the sweeper runs it again
@@ -245,6 +245,19 @@ class Connector:
         with self.uow as uow:
             uow.jobs.release(job_id, dispatched_at=self.clock.now())
             uow.commit()
+
+    def _handle_retrying_transient(self, command: Command, attempts: int = 3) -> str:
+        """Run the command again at once when the database picked it as a deadlock or
+        serialisation victim (each use case is one transaction, so nothing half-applied)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.handle(command)
+            except Exception as exc:
+                if attempt == attempts or not is_transient(exc):
+                    raise
+                log.info("%s: transient database error (%s), running it again",
+                         command.dedup_key, type(exc).__name__)
+        raise AssertionError("unreachable")
 
     def handle(self, command: Command) -> str:
         """Run one command's use case (no claiming: see :meth:`run_job`)."""

@@ -42,6 +42,11 @@ def _add(args: argparse.Namespace) -> int:
             if clash is not None and clash.name != account.name:
                 raise InvalidInput(f"user id {account.user_id} already belongs to account "
                                    f"{clash.name!r}")
+            existing = uow.accounts.get(account.name)
+            if existing is not None and not args.warehouse:
+                # adding a token must not forget the warehouses connector.toml gave it
+                account = Account(name=account.name, user_id=account.user_id,
+                                  site_id=account.site_id, warehouses=existing.warehouses)
             uow.accounts.upsert(account)
             uow.commit()
         if store is not None and token is not None:

@@ -27,7 +27,9 @@ def erp_stock_changed(reports: Sequence[StockReport], *, uow: UnitOfWork) -> Sto
     with uow:
         applied: list[StockReport] = []
         stale: list[StockReport] = []
-        for report in reports:
+        # One order for every writer: concurrent batches lock the same rows in the same
+        # sequence instead of deadlocking each other.
+        for report in sorted(reports, key=lambda r: (r.sku, r.warehouse, r.as_of)):
             (applied if uow.stock.save_report_if_newer(report) else stale).append(report)
         skus = {r.sku for r in applied}
         if skus:

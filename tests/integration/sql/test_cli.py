@@ -168,3 +168,16 @@ def test_an_unmigrated_database_is_a_one_line_error(
     assert main(["mappings", "export"]) != 0
     err = capsys.readouterr().err
     assert "meli-connector db upgrade" in err and len(err.strip().splitlines()) == 1
+
+
+def test_adding_a_token_after_apply_keeps_the_configured_warehouses(
+        cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("mappings", "apply", str(EXAMPLE_CSV), capsys=capsys)[0] == 0
+    assert cli("accounts", "add", "demo", "--user-id", "123456789", "--site", "MLA",
+               "--refresh-token", "TG-1", capsys=capsys)[0] == 0
+    [demo] = json.loads(cli("accounts", "list", "--json", capsys=capsys)[1])
+    assert demo["warehouses"] == ["main"] and demo["connected"]
+    assert cli("accounts", "add", "demo", "--user-id", "123456789", "--site", "MLA",
+               "--warehouse", "north", capsys=capsys)[0] == 0
+    [demo] = json.loads(cli("accounts", "list", "--json", capsys=capsys)[1])
+    assert demo["warehouses"] == ["north"]
