@@ -4,7 +4,7 @@ Built on the ``limits`` library's moving window, in Redis (``redis://...``: ever
 process of the deployment shares one window) or in memory (one process). :meth:`acquire`
 blocks until a slot is free.
 
-The window is one second plus a small guard (``margin``, 50 ms by default): a slot is re-used
+The window is one second plus a small guard (``margin``, 100 ms by default): a slot is re-used
 only ``1 + margin`` seconds after it was taken. Requests reach ML a few milliseconds after
 they take their slot, and not all equally late; without the guard, two bursts a hair over a
 second apart *at the client* can land inside one second *at ML*. ``limits`` windows are whole
@@ -61,7 +61,7 @@ class SharedRateLimiter:
     ``storage_uri`` (a Redis URL; None: this process only)."""
 
     def __init__(self, per_second: float, *, storage_uri: str | None = None,
-                 key: str = "meli-connector:ml-api", margin: float = 0.05,
+                 key: str = "meli-connector:ml-api", margin: float = 0.1,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if per_second <= 0:
             raise ValueError(f"per_second must be > 0, got {per_second}")

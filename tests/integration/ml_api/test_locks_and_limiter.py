@@ -99,7 +99,7 @@ class TestRateLimiter:
 
     def test_fractional_rates(self) -> None:
         slow = SharedRateLimiter(0.5, key=f"t-{uuid.uuid4().hex}")
-        assert (slow.item.amount, slow.item.get_expiry()) == (1, 2.05)
+        assert (slow.item.amount, slow.item.get_expiry()) == (1, 2.1)
         assert SharedRateLimiter(2.7).item.amount == 2
         with pytest.raises(ValueError, match="> 0"):
             SharedRateLimiter(0)

@@ -18,9 +18,9 @@ from tests.integration.ml_api.conftest import collect, spawn_workers
 from tests.ml_support import SELLER_ID, SqliteTokenStore, seed_tokens
 from tests.services import redis_url
 
-TTL = 2.0
-MARGIN = 0.5
-DURATION = 5.0
+TTL = 3.0
+MARGIN = 1.0
+DURATION = 6.0
 
 
 def run_race(sandbox: RunningSandbox, tmp_path: Path, lock_config: dict[str, Any]) -> None:
