@@ -6,7 +6,8 @@ Controls (all JSON):
   ``POST /_sandbox/reset``; ``POST /_sandbox/tokens`` ``{user_id, expires_in?}``;
   ``POST /_sandbox/authorize`` ``{user_id}`` -> ``{code}``.
 * ``POST /_sandbox/config`` ``{token_ttl?, partial_orders?, callback_url?,
-  orders_search_max_limit?}``.
+  orders_search_max_limit?, notify_items?}`` (``notify_items``: an ``items`` notification for
+  every item change, as ML sends).
 * ``POST /_sandbox/faults`` ``{next: [{status, empty?, retry_after?, path?}], rate_429?,
   rate_5xx?, latency_ms?, rate_cap?, seed?}``; ``DELETE /_sandbox/faults``.
 * ``POST /_sandbox/orders`` ``{item_id, variation_id?, quantity, buyer_id?, status?,
@@ -83,9 +84,12 @@ class Faults:
             return None
 
 
-def _fault_response(fault: dict[str, Any]) -> Response:
+def _fault_response(fault: dict[str, Any], path: str) -> Response:
     status = int(fault.get("status", 503))
-    if status == 429:
+    if status == 429 and path == "/oauth/token":  # the OAuth server's own shape
+        body = json.dumps({"error_description": "try again in a few seconds",
+                           "error": "local_rate_limited", "status": 429, "cause": []})
+    elif status == 429:
         body = "" if fault.get("empty") else json.dumps(TOO_MANY_REQUESTS)
     else:
         error, message = SERVER_ERRORS.get(status, ("internal_server_error", "Error"))
@@ -137,7 +141,7 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         fault = faults.verdict(request.path, now)
-        return _fault_response(fault) if fault is not None else None
+        return _fault_response(fault, request.path) if fault is not None else None
 
     @app.after_request
     def _status(response: Response) -> Response:
@@ -206,7 +210,12 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
         body = request.get_json(silent=True)
         if body is None:
             raise bad_request("the body must be JSON")
-        return jsonify(state.update_item(item_id, caller(), body))
+        item = state.update_item(item_id, caller(), body)
+        if state.notify_items and state.callback_url:  # ML tells about every change
+            threading.Thread(target=deliver, daemon=True, args=(
+                {"topic": "items", "resource": f"/items/{item_id}",
+                 "user_id": item["seller_id"]}, {})).start()
+        return jsonify(item)
 
     @app.get("/users/<int:user_id>/items/search")
     def items_search(user_id: int) -> Response:
@@ -272,7 +281,7 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
         data = payload()
         with state.lock:
             for key in ("token_ttl", "partial_orders", "callback_url",
-                        "orders_search_max_limit"):
+                        "orders_search_max_limit", "notify_items"):
                 if key in data:
                     setattr(state, key, data[key])
         return jsonify({"ok": True})
@@ -318,6 +327,11 @@ def create_app(state: SandboxState | None = None) -> Flask:  # noqa: PLR0915 - o
             result["deliveries"] = deliver(
                 {"topic": "orders_v2", "resource": f"/orders/{order['id']}",
                  "user_id": order["seller"]["id"]}, data)
+            if state.notify_items:  # the listing's stock moved too
+                for line in order["order_items"]:
+                    result["deliveries"] += deliver(
+                        {"topic": "items", "resource": f"/items/{line['item']['id']}",
+                         "user_id": order["seller"]["id"]}, data)
         return result
 
     @app.post("/_sandbox/orders")

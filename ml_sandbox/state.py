@@ -75,6 +75,7 @@ class SandboxState:
         self.grants: list[dict[str, Any]] = []
         self.callback_url: str | None = None
         self.partial_orders = False
+        self.notify_items = False
         self.orders_search_max_limit = 50
 
     # --- time ---------------------------------------------------------------------

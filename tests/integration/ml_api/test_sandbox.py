@@ -318,6 +318,19 @@ class TestNotifications:
         assert [d["accepted"] for d in ok["deliveries"]] == [True]
         assert len(sandbox.state.missed) == 1
 
+    def test_item_changes_notify_when_asked(self, api: httpx.Client,
+                                            callback: Callback) -> None:
+        api.post("/_sandbox/config", json={"callback_url": callback.url,
+                                           "notify_items": True})
+        api.post("/_sandbox/orders", json={"item_id": "MLA1000000002"})
+        api.put("/items/MLA1000000001", json={"available_quantity": 3})
+        deadline = time.monotonic() + 5
+        while len(callback.received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted((n["topic"], n["resource"]) for n in callback.received) == [
+            ("items", "/items/MLA1000000001"), ("items", "/items/MLA1000000002"),
+            ("orders_v2", callback.received[0]["resource"])]
+
     def test_notification_quirks(self, api: httpx.Client, callback: Callback) -> None:
         api.post("/_sandbox/notify", json={"topic": "public_offers", "resource": "/x/1",
                                            "user_id": SELLER_ID, "callback_url": callback.url,
@@ -337,6 +350,9 @@ class TestFaults:
         assert "retry-after" not in first.headers  # ML sends none
         assert second.json()["error"] == "too_many_requests"
         assert (third.status_code, third.headers["retry-after"]) == (503, "2")
+        api.post("/_sandbox/faults", json={"next": [{"status": 429}]})
+        oauth = api.post("/oauth/token", data={"grant_type": "refresh_token"})
+        assert (oauth.status_code, oauth.json()["error"]) == (429, "local_rate_limited")
         assert api.get("/items/MLA1000000001").status_code == 200
 
     def test_rate_cap_and_call_log(self, sandbox: RunningSandbox, api: httpx.Client) -> None:
