@@ -7,7 +7,8 @@ from typing import Any, Self
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from ml_sandbox.app import Faults, create_app
+from ml_sandbox.app import create_app
+from ml_sandbox.faults import Faults
 from ml_sandbox.state import SandboxState
 
 
