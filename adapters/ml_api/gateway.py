@@ -1,10 +1,8 @@
 """``HttpxMercadoLibreGateway``: the core's MarketplaceGateway over one long-lived httpx.Client.
 
-Every call: takes a slot from the shared rate limiter, carries the account's bearer token
-(refreshed ahead of expiry, and once on a 401), has a timeout, and is retried a bounded
-number of times with exponential backoff and full jitter when ML answers 429/5xx or the
-network fails (``Retry-After`` honoured when ML sends it). What is not worth retrying is
-raised at once as the domain error. Logs carry method, path and status, never a token.
+This module knows ML's resources (items, multiget, search with scan, orders with hour-truncated
+windows, missed feeds) and turns their JSON into domain objects; how each request is sent
+(rate limit, token, timeout, retries) is :mod:`adapters.ml_api.transport`'s business.
 """
 
 import logging
@@ -12,7 +10,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -27,9 +25,9 @@ from adapters.ml_api.converter import (
     parse_order,
     structure,
 )
-from adapters.ml_api.errors import error_from_response, transport_error
 from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
+from adapters.ml_api.transport import MlTransport, response_json
 from adapters.ml_api.wire import (
     MlItemSearch,
     MlMissedFeeds,
@@ -74,7 +72,6 @@ def serialize_update(update: ItemUpdate) -> dict[str, Any]:
                 entry["price"] = _number(v.price)
             variations.append(entry)
         body["variations"] = variations
-        return body
     if update.available_quantity is not None:
         body["available_quantity"] = update.available_quantity
     if update.price is not None:
@@ -85,15 +82,6 @@ def serialize_update(update: ItemUpdate) -> dict[str, Any]:
 def _number(value: Any) -> int | float:
     """A Decimal price as the JSON number ML expects (integral prices as ints)."""
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-def _json(response: httpx.Response, what: str) -> Any:
-    """The body as JSON; anything else on a 2xx (a proxy's HTML page) is worth a retry later."""
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise MarketplaceUnavailable(f"{what}: HTTP {response.status_code} with a body that "
-                                     f"is not JSON", status=response.status_code) from exc
 
 
 def _hour_floor(moment: datetime) -> datetime:
@@ -118,31 +106,29 @@ class HttpxMercadoLibreGateway:
                  timeout: float = 10.0, max_attempts: int = 6, backoff_base: float = 0.5,
                  backoff_cap: float = 30.0, sleep: Callable[[float], None] = time.sleep,
                  jitter: Callable[[], float] = random.random) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
-        self._client = client
         self._oauth = oauth
         self._limiter = limiter
+        self._http = MlTransport(client, oauth, limiter, timeout=timeout,
+                                 max_attempts=max_attempts, backoff_base=backoff_base,
+                                 backoff_cap=backoff_cap, sleep=sleep, jitter=jitter)
         self._application_id = application_id
         self._feeds_account = feeds_account
-        self._timeout = timeout
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._sleep = sleep
-        self._jitter = jitter
         # items read recently: their variation ids are a last line of defence for rule 7
         self._known: OrderedDict[str, MarketItem] = OrderedDict()
         self._known_lock = threading.Lock()  # one gateway serves every thread of the process
-        self.retries = 0  # retried attempts, for metrics and tests
+
+    @property
+    def retries(self) -> int:
+        """Attempts retried so far (metrics, tests)."""
+        return self._http.retries
 
     # --- items ----------------------------------------------------------------------
 
     def get_item(self, account: Account, item_id: str) -> MarketItem:
         what = f"GET /items/{item_id}"
-        response = self._call(account.name, "GET", f"/items/{item_id}", what,
-                              params={"include_attributes": "all"})
-        return self._remember(self._parse(parse_item, _json(response, what), what))
+        response = self._http.call(account.name, "GET", f"/items/{item_id}", what,
+                                   params={"include_attributes": "all"})
+        return self._remember(self._parse(parse_item, response_json(response, what), what))
 
     def get_items(self, account: Account,
                   item_ids: Sequence[str]) -> dict[str, MarketItem | MarketplaceError]:
@@ -151,10 +137,11 @@ class HttpxMercadoLibreGateway:
         for start in range(0, len(unique), MULTIGET_MAX):
             chunk = unique[start:start + MULTIGET_MAX]
             what = f"GET /items?ids=({len(chunk)} ids)"
-            response = self._call(account.name, "GET", "/items", what,
-                                  params={"ids": ",".join(chunk), "include_attributes": "all"})
+            response = self._http.call(
+                account.name, "GET", "/items", what,
+                params={"ids": ",".join(chunk), "include_attributes": "all"})
             entries = self._parse(lambda d: structure(d, list[MlMultigetEntry], "multiget"),
-                                  _json(response, what), what)
+                                  response_json(response, what), what)
             for item_id, entry in zip(chunk, entries, strict=False):
                 result[item_id] = self._multiget_entry(item_id, entry)
             for item_id in chunk[len(entries):]:
@@ -179,9 +166,10 @@ class HttpxMercadoLibreGateway:
     def update_item(self, account: Account, update: ItemUpdate) -> MarketItem:
         self._check_variations(update)
         what = f"PUT /items/{update.item_id}"
-        response = self._call(account.name, "PUT", f"/items/{update.item_id}", what,
-                              json=serialize_update(update))
-        return self._remember(self._parse(parse_item, _json(response, what), what), keep_skus=True)
+        response = self._http.call(account.name, "PUT", f"/items/{update.item_id}", what,
+                                   json=serialize_update(update))
+        item = self._parse(parse_item, response_json(response, what), what)
+        return self._remember(item, keep_skus=True)
 
     def _check_variations(self, update: ItemUpdate) -> None:
         with self._known_lock:
@@ -246,19 +234,20 @@ class HttpxMercadoLibreGateway:
 
     def _item_page(self, account: Account, path: str, params: dict[str, Any]) -> MlItemSearch:
         what = f"GET {path}"
-        response = self._call(account.name, "GET", path, what, params=params)
+        response = self._http.call(account.name, "GET", path, what, params=params)
         return self._parse(lambda d: structure(d, MlItemSearch, "items search"),
-                           _json(response, what), what)
+                           response_json(response, what), what)
 
     # --- orders ---------------------------------------------------------------------
 
     def get_order(self, account: Account, order_id: int) -> Order:
         what = f"GET /orders/{order_id}"
-        response = self._call(account.name, "GET", f"/orders/{order_id}", what)
+        response = self._http.call(account.name, "GET", f"/orders/{order_id}", what)
         if response.status_code == 206:
             log.info("%s: partial answer, missing %s", what,
                      response.headers.get("x-content-missing", "?"))
-        return self._parse(lambda d: parse_order(d, account.name), _json(response, what), what)
+        return self._parse(lambda d: parse_order(d, account.name),
+                           response_json(response, what), what)
 
     def search_orders(self, account: Account, updated_from: datetime,
                       updated_to: datetime | None = None) -> Iterator[Order]:
@@ -282,10 +271,10 @@ class HttpxMercadoLibreGateway:
         seen: set[int] = set()
         while True:
             what = "GET /orders/search"
-            response = self._call(account.name, "GET", "/orders/search", what,
-                                  params={**params, "offset": offset})
+            response = self._http.call(account.name, "GET", "/orders/search", what,
+                                       params={**params, "offset": offset})
             page = self._parse(lambda d: structure(d, MlOrderSearch, "orders search"),
-                               _json(response, what), what)
+                               response_json(response, what), what)
             for raw in page.results:
                 order = self._parse(lambda d: order_to_domain(structure(d, MlOrder, "order"),
                                                               account.name), raw, what)
@@ -310,69 +299,16 @@ class HttpxMercadoLibreGateway:
         found: list[Notification] = []
         for page_number in range(MISSED_FEEDS_MAX_PAGES):
             what = "GET /missed_feeds"
-            response = self._call(self._feeds_account, "GET", "/missed_feeds", what, params={
-                "app_id": self._application_id, "offset": page_number * MISSED_FEEDS_PAGE,
-                "limit": MISSED_FEEDS_PAGE})
+            response = self._http.call(
+                self._feeds_account, "GET", "/missed_feeds", what,
+                params={"app_id": self._application_id,
+                        "offset": page_number * MISSED_FEEDS_PAGE, "limit": MISSED_FEEDS_PAGE})
             page = self._parse(lambda d: structure(d, MlMissedFeeds, "missed_feeds"),
-                               _json(response, what), what)
+                               response_json(response, what), what)
             found.extend(notification_to_domain(m) for m in page.messages)
             if len(page.messages) < MISSED_FEEDS_PAGE:
                 break
         return found
-
-    # --- the one place requests are sent -----------------------------------------------
-
-    def _call(self, account: str, method: str, path: str, what: str, *,
-              params: Mapping[str, Any] | None = None,
-              json: Any = None) -> httpx.Response:
-        refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                token = self._oauth.access_token(account)
-                response = self._send(method, path, what, token, params=params, json=json)
-                if response.status_code == 401 and not refreshed:
-                    refreshed = True
-                    attempt -= 1  # a refresh is not a failed attempt
-                    self._oauth.refresh(account, stale=token)
-                    continue
-                if response.status_code in (200, 201, 206):
-                    return response
-                error = error_from_response(response, what)
-                if not isinstance(error, MarketplaceUnavailable):
-                    raise error
-            except MarketplaceUnavailable as exc:  # ML, the network or the token refresh
-                error = exc
-            log.warning("%s: %s (attempt %d of %d)", what, error, attempt, self._max_attempts)
-            if attempt >= self._max_attempts:
-                raise error
-            delay = self._delay(attempt, error.retry_after)
-            if delay is None:
-                raise error
-            self.retries += 1
-            self._sleep(delay)
-
-    def _send(self, method: str, path: str, what: str, token: str, *,
-              params: Mapping[str, Any] | None, json: Any) -> httpx.Response:
-        self._limiter.acquire()
-        started = time.monotonic()
-        try:
-            response = self._client.request(
-                method, path, params=params, json=json, timeout=self._timeout,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
-        except httpx.TransportError as exc:
-            raise transport_error(exc, what) from exc
-        log.debug("%s -> %d in %.0f ms", what, response.status_code,
-                  (time.monotonic() - started) * 1000)
-        return response
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Full-jitter exponential backoff; ML's Retry-After when given (None: too long)."""
-        if retry_after is not None:
-            return retry_after if retry_after <= self._backoff_cap else None
-        ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
-        return ceiling * (0.5 + 0.5 * self._jitter())
 
     @staticmethod
     def _parse(parse: Callable[[Any], T], data: Any, what: str) -> T:

@@ -331,6 +331,9 @@ class TestRequests:
         assert serialize_update(ItemUpdate(item_id="X", variations=(
             VariationUpdate(1), VariationUpdate(2, available_quantity=3, price=Decimal(7))))) == {
             "variations": [{"id": 1}, {"id": 2, "available_quantity": 3, "price": 7}]}
+        # nothing set is dropped, even where ML will refuse it
+        assert serialize_update(ItemUpdate(item_id="X", available_quantity=1, variations=(
+            VariationUpdate(1),))) == {"variations": [{"id": 1}], "available_quantity": 1}
 
     def test_multiget_chunks_of_twenty(self, harness_factory: Any) -> None:
         def handler(request: httpx.Request) -> httpx.Response:
