@@ -98,7 +98,13 @@ class MlOAuth:
                     return current.access_token  # another process refreshed meanwhile
                 fresh = self._grant(account, {"grant_type": "refresh_token",
                                               "refresh_token": current.refresh_token})
-                self._tokens.save(account, fresh)  # durable before the token is used
+                try:
+                    self._tokens.save(account, fresh)  # durable before the token is used
+                except Exception:
+                    log.critical("account %s: ML rotated its refresh token but storing the new "
+                                 "one failed; if this persists the account needs reconnecting",
+                                 account)
+                    raise
                 self.refreshes += 1
                 log.info("ML tokens refreshed for account %s (expire %s)", account,
                          fresh.expires_at.isoformat())
