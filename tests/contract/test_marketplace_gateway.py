@@ -135,6 +135,13 @@ class MarketplaceGatewayContract:
         assert world.gateway.update_item(
             ACCOUNT, ItemUpdate(item_id="MLA1", available_quantity=2)).status == "active"
 
+    def test_pause_and_activate(self, world: World) -> None:
+        world.add_items(plain("MLA1", qty=4))
+        paused = world.gateway.update_item(ACCOUNT, ItemUpdate(item_id="MLA1", status="paused"))
+        assert (paused.status, paused.available_quantity) == ("paused", 4)
+        active = world.gateway.update_item(ACCOUNT, ItemUpdate(item_id="MLA1", status="active"))
+        assert active.status == "active"
+
     def test_variation_update_keeps_every_variation(self, world: World) -> None:
         world.add_items(with_variations())
         item = world.gateway.get_item(ACCOUNT, "MLA900")
@@ -215,6 +222,11 @@ class TestFakeMarketplace(MarketplaceGatewayContract):
     @pytest.fixture
     def world(self) -> Iterator[World]:
         yield FakeWorld()
+
+    @pytest.mark.xfail(strict=True, reason="FakeMarketplace.update_item ignores "
+                       "ItemUpdate.status (derives it from the quantity); reported to the lead")
+    def test_pause_and_activate(self, world: World) -> None:
+        super().test_pause_and_activate(world)
 
 
 @pytest.mark.integration

@@ -64,3 +64,25 @@ def test_build_ml_api_wires_one_client(sandbox: RunningSandbox) -> None:
                                                           "TEE-WHT-M"]
         assert ml.gateway.missed_notifications() == []
         assert ml.limiter.item.amount == 50
+
+
+@pytest.mark.integration
+def test_gateway_reads_missed_feeds_and_partial_orders(sandbox: RunningSandbox) -> None:
+    issued = sandbox.state.seed(DEMO_SEED)["tokens"][str(SELLER_ID)]
+    tokens = FakeTokenStore()
+    seed_tokens(tokens, issued)
+    order = sandbox.state.create_order({"item_id": "MLA1000000001", "quantity": 2})
+    with httpx.Client(base_url=sandbox.url) as client:
+        ml = build_ml_api(client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                          redirect_uri=REDIRECT, tokens=tokens, locks=ThreadLocks(),
+                          rate_per_second=50, application_id=sandbox.state.application_id,
+                          feeds_account="main")
+        client.post("/_sandbox/notify", json={
+            "topic": "orders_v2", "resource": f"/orders/{order['id']}", "user_id": SELLER_ID,
+            "drop": True, "user_id_as_string": True})
+        missed = ml.gateway.missed_notifications()
+        assert [(n.topic, n.resource_id(), n.user_id) for n in missed] == [
+            ("orders_v2", str(order["id"]), SELLER_ID)]
+        sandbox.state.partial_orders = True
+        got = ml.gateway.get_order(ACCOUNT, order["id"])
+        assert (got.buyer_id, got.lines[0].quantity, got.status) == (None, 2, "confirmed")
