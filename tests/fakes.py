@@ -311,7 +311,14 @@ class FakeMarketplace:
                 item = evolve(item, available_quantity=update.available_quantity)
             if update.price is not None:
                 item = evolve(item, price=update.price)
-        item = evolve(item, status="paused" if item.available_quantity == 0 else "active")
+        if update.status is not None:
+            item = evolve(item, status=update.status)
+        elif item.available_quantity == 0:  # ML pauses an item that runs out...
+            item = evolve(item, status="paused")
+        elif item.status == "paused" and "out_of_stock" in item.sub_status:
+            item = evolve(item, status="active")  # ...and re-activates it when it has stock
+        item = evolve(item, sub_status=("out_of_stock",) if item.available_quantity == 0
+                      and item.status == "paused" else ())
         self.items[item.id] = item
         return item
 

@@ -223,11 +223,6 @@ class TestFakeMarketplace(MarketplaceGatewayContract):
     def world(self) -> Iterator[World]:
         yield FakeWorld()
 
-    @pytest.mark.xfail(strict=True, reason="FakeMarketplace.update_item ignores "
-                       "ItemUpdate.status (derives it from the quantity); reported to the lead")
-    def test_pause_and_activate(self, world: World) -> None:
-        super().test_pause_and_activate(world)
-
 
 @pytest.mark.integration
 class TestHttpxGatewayOnSandbox(MarketplaceGatewayContract):
