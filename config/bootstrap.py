@@ -7,6 +7,7 @@ connection. Tests pass ready-made parts (a gateway on the sandbox, a clock) as o
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -307,6 +308,21 @@ class Connector:
         except Exception:
             log.exception("scheduled sweep/reconciliation failed; next tick tries again")
         return last_reconcile
+
+    def start_scheduler(self) -> threading.Thread:
+        """Sweep every ``sweep_interval_seconds`` and reconcile every
+        ``reconcile_interval_minutes`` on a daemon thread of this process. Every worker (or
+        the in-process web server) runs one; the shared lock in :meth:`scheduled` makes one
+        of them do the work per tick."""
+        def loop() -> None:
+            last = time.time()
+            while True:
+                time.sleep(self.settings.sweep_interval_seconds)
+                last = self.scheduled(last, time.time())
+
+        thread = threading.Thread(target=loop, daemon=True, name="connector-scheduler")
+        thread.start()
+        return thread
 
     def reconcile(self, account: str | None = None, since: datetime | None = None
                   ) -> list[str]:

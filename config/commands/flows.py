@@ -26,10 +26,14 @@ def _wait_in_process(connector: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from config import jobs
+    from config.bootstrap import build
     from config.wsgi import make_app
 
-    connector = _connector()
-    workers = args.workers if connector.redis is not None else 1
+    settings = _connector().settings
+    in_process = not settings.redis_url
+    # Without Redis the jobs run on a thread of the web process: one process only.
+    workers = 1 if in_process else args.workers
 
     class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
         def load_config(self) -> None:
@@ -39,18 +43,22 @@ def _serve(args: argparse.Namespace) -> int:
             self.cfg.set("accesslog", "-")
 
         def load(self) -> Any:
+            # Runs in each web process after gunicorn forks: its own connections and threads.
+            connector = build(settings)
+            jobs.use(connector)
+            if in_process:
+                connector.sweep()
+                connector.start_scheduler()
             return make_app(connector)
 
     print(f"serving on http://{args.host}:{args.port} ({workers} process(es); jobs "
-          f"{'on Redis' if connector.redis is not None else 'in-process'})", file=sys.stderr)
+          f"{'in-process' if in_process else 'on Redis: run `meli-connector worker`'})",
+          file=sys.stderr, flush=True)
     Server().run()
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import threading
-    import time
-
     from rq import SimpleWorker
 
     connector = _connector()
@@ -60,15 +68,7 @@ def _worker(args: argparse.Namespace) -> int:
     queue = connector.queue.rq_queue
     connector.sweep()
     if not args.burst:
-        def schedule() -> None:
-            # Sweeps every sweep_interval_seconds and reconciles every
-            # reconcile_interval_minutes; a lock in Redis makes one worker do it per tick.
-            last = time.time()
-            while True:
-                time.sleep(connector.settings.sweep_interval_seconds)
-                last = connector.scheduled(last, time.time())
-
-        threading.Thread(target=schedule, daemon=True, name="scheduler").start()
+        connector.start_scheduler()
     worker = SimpleWorker([queue], connection=connector.redis, serializer="json")
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     return 0
