@@ -20,9 +20,7 @@ from rq import Queue
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from adapters.ml_api.gateway import HttpxMercadoLibreGateway
-from adapters.ml_api.oauth import MlOAuth
-from adapters.ml_api.ratelimit import SharedRateLimiter
+from adapters.ml_api.factory import MlApi, build_ml_api
 from adapters.queues import RETRY_INTERVALS, InProcessTaskQueue, RqTaskQueue
 from adapters.redis_locks import RedisLocks
 from adapters.sql.engine import is_transient, make_engine, make_session_factory
@@ -115,31 +113,27 @@ class Connector:
                             event_hooks={"response": [count]})
 
     @cached_property
-    def limiter(self) -> SharedRateLimiter:
-        return SharedRateLimiter(self.settings.rate_limit_per_second,
-                                 storage_uri=self.settings.redis_url or None)
-
-    @cached_property
-    def oauth(self) -> MlOAuth:
+    def ml(self) -> MlApi:
+        """OAuth, the shared rate limiter and the gateway (``adapters.ml_api.factory``)."""
         if not (self.settings.ml_client_id and self.settings.ml_client_secret):
             raise InvalidInput("ML_CLIENT_ID and ML_CLIENT_SECRET are not set: the connector "
                                "cannot talk to MercadoLibre without its ML application")
-        return MlOAuth(self.http, client_id=self.settings.ml_client_id,
-                       client_secret=self.settings.ml_client_secret,
-                       redirect_uri=self.settings.ml_redirect_uri, tokens=self.tokens,
-                       locks=self.locks, clock=self.clock, limiter=self.limiter,
-                       timeout=self.settings.ml_timeout_seconds)
+        with self.uow as uow:  # /missed_feeds is per application but needs a seller token
+            accounts = uow.accounts.list()
+        return build_ml_api(
+            self.http, client_id=self.settings.ml_client_id,
+            client_secret=self.settings.ml_client_secret,
+            redirect_uri=self.settings.ml_redirect_uri, tokens=self.tokens, locks=self.locks,
+            rate_per_second=self.settings.rate_limit_per_second,
+            redis_url=self.settings.redis_url or None,
+            application_id=self.settings.application_id,
+            feeds_account=accounts[0].name if accounts else None,
+            timeout=self.settings.ml_timeout_seconds, clock=self.clock)
 
     @property
     def gateway(self) -> MarketplaceGateway:
         if self._gateway is None:
-            with self.uow as uow:  # /missed_feeds is per application but needs a seller token
-                accounts = uow.accounts.list()
-            self._gateway = HttpxMercadoLibreGateway(
-                self.http, self.oauth, self.limiter,
-                application_id=self.settings.application_id,
-                feeds_account=accounts[0].name if accounts else None,
-                timeout=self.settings.ml_timeout_seconds)
+            self._gateway = self.ml.gateway
         return self._gateway
 
     # --- jobs -------------------------------------------------------------------------------
