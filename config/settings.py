@@ -36,7 +36,6 @@ class Settings:
     reconcile_interval_minutes: float = field(default=10.0, validator=_positive)
     ml_timeout_seconds: float = field(default=10.0, validator=_positive)
     application_id: int | None = None
-    push_coalesce_seconds: float = 0.0
     queue_name: str = "meli-connector"
     job_timeout_seconds: float = field(default=120.0, validator=_positive)
     sweep_interval_seconds: float = field(default=30.0, validator=_positive)
@@ -58,11 +57,15 @@ class Settings:
             raise InvalidInput(f"{path}: no such config file")
         section = raw.get("connector", {})
         known = {"rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
-                 "application_id", "push_coalesce_seconds", "database_url", "redis_url",
+                 "application_id", "database_url", "redis_url",
                  "ml_api_url", "queue_name", "job_timeout_seconds", "sweep_interval_seconds"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise InvalidInput(f"{path}: [connector] has unknown keys: {', '.join(unknown)}")
+        webhook = raw.get("webhook", {})
+        unknown = sorted(set(webhook) - {"allowed_ips", "trusted_proxies", "max_body_bytes"})
+        if unknown:
+            raise InvalidInput(f"{path}: [webhook] has unknown keys: {', '.join(unknown)}")
         values: dict[str, Any] = {k: v for k, v in section.items() if k in known}
         for var, key in (("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url"),
                          ("ML_API_URL", "ml_api_url"), ("ML_CLIENT_ID", "ml_client_id"),

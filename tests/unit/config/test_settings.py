@@ -1,0 +1,50 @@
+"""Settings: the TOML file, overridden by the environment, with one-line errors."""
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import Settings
+from connector_core.domain.errors import InvalidInput
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "connector.toml"
+    path.write_text(text)
+    return path
+
+
+def test_environment_overrides_the_file(tmp_path):
+    path = write(tmp_path, '[connector]\nrate_limit_per_second = 4\nredis_url = "redis://x/1"\n')
+    settings = Settings.load({"REDIS_URL": "redis://y/2", "CONNECTOR_CONFIG": str(path)})
+    assert settings.rate_limit_per_second == 4 and settings.redis_url == "redis://y/2"
+    assert settings.database_url == "sqlite:///connector.db"
+
+
+def test_defaults_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.load({})
+    assert settings.redis_url is None and settings.ml_api_url == "https://api.mercadolibre.com"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[connector]\nrate_limit = 3\n", "[connector] has unknown keys: rate_limit"),
+    ("[webhook]\nallowed = []\n", "[webhook] has unknown keys: allowed"),
+    ("[connector]\nrate_limit_per_second = 0\n", "rate_limit_per_second must be > 0"),
+    ("[connector\n", "connector.toml"),
+])
+def test_bad_files_are_one_line_errors(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(InvalidInput) as err:
+        Settings.load({"CONNECTOR_CONFIG": str(path)})
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_named_config_file_must_exist(tmp_path):
+    with pytest.raises(InvalidInput, match="no such config file"):
+        Settings.load({"CONNECTOR_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_the_secret_key_is_required_to_store_tokens():
+    with pytest.raises(InvalidInput, match="CONNECTOR_SECRET_KEY is not set"):
+        Settings().require_secret_key()
