@@ -57,7 +57,9 @@ def order_seen(order: Order, *, uow: UnitOfWork) -> OrderSeenResult:
             return OrderSeenResult(applied=False)
         kits = uow.mappings.kits()
         resolve = _resolver(uow, order.account, kits)
-        desired = desired_holds(order, resolve, kits, record.accounted_at)
+        line_sku = {line.key: resolve(line) for line in order.lines}  # one lookup per line
+        desired = desired_holds(order, lambda line: line_sku[line.key], kits,
+                                record.accounted_at)
         if desired:
             skus = {h.sku for h in desired.values()}
             view = StockView(uow.stock.reports_for(skus), (), kits)
@@ -71,10 +73,10 @@ def order_seen(order: Order, *, uow: UnitOfWork) -> OrderSeenResult:
         for event_type in due:
             uow.outbox.append(ErpEvent(type=event_type, order=order))
         uow.orders.save(evolve(record, order=order, emitted=record.emitted | set(due)))
-        line_skus = {sku for line in order.lines if (sku := resolve(line)) is not None}
-        touched = line_skus | {h.sku for h in existing} | set(changes.skus)
+        sold = {sku for sku in line_sku.values() if sku is not None}
+        touched = sold | {h.sku for h in existing} | set(changes.skus)
         pushes = queue_pushes_for_skus(uow, touched, kits)
-        unmapped = tuple(line.key for line in order.lines if resolve(line) is None)
+        unmapped = tuple(key for key, sku in line_sku.items() if sku is None)
         uow.commit()
     return OrderSeenResult(applied=True, events=tuple(due), holds_changed=bool(changes),
                            unmapped_lines=unmapped, pushes=tuple(pushes))

@@ -16,7 +16,7 @@ from connector_core.domain.audit import AuditEntry, AuditOutcome
 from connector_core.domain.commands import PushItem
 from connector_core.domain.errors import MarketplaceNotFound, MarketplaceRejected, UnknownAccount
 from connector_core.domain.items import ItemUpdate, MarketItem, plan_item_update
-from connector_core.domain.mapping import KitCatalog, MappingRow
+from connector_core.domain.mapping import KitCatalog, Listing, MappingRow
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import (
     PriceDecision,
@@ -66,7 +66,7 @@ class _Plan:
     unknown: tuple[str, ...]
     prices: dict[str, ErpPrice]
     policy: PricingPolicy
-    competitor: dict[Any, Decimal]
+    competitor: dict[Listing, Decimal]
     kits: KitCatalog
 
 
