@@ -21,14 +21,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from adapters.ml_api.factory import MlApi, build_ml_api
+from adapters.ml_api.oauth import authorization_url
 from adapters.queues import RETRY_INTERVALS, InProcessTaskQueue, RqTaskQueue
 from adapters.redis_locks import RedisLocks
 from adapters.sql.engine import is_transient, make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
+from adapters.sql.oauth_states import SqlOAuthStates
 from adapters.sql.repositories import StoredJob
 from adapters.sql.tokens import SqlTokenStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-from config.settings import Settings
+from config.settings import ML_API_URL, Settings
+from connector_core.domain.accounts import Account
 from connector_core.domain.commands import (
     Command,
     ProcessNotification,
@@ -36,7 +39,7 @@ from connector_core.domain.commands import (
     Reconcile,
     SyncOrder,
 )
-from connector_core.domain.errors import InvalidInput
+from connector_core.domain.errors import InvalidInput, UnknownAccount
 from connector_core.ports import Clock, Locks, MarketplaceGateway, TaskQueue
 from connector_core.services.notifications import process_notification, sync_order
 from connector_core.services.push_item import push_item
@@ -338,6 +341,55 @@ class Connector:
             lines.append(f"missed notifications recovered: {missed}")
         self.dispatch()
         return lines
+
+    # --- OAuth: connecting an account -------------------------------------------------------
+
+    @cached_property
+    def oauth_states(self) -> SqlOAuthStates:
+        return SqlOAuthStates(make_session_factory(self.engine))
+
+    def _account(self, name: str) -> Account:
+        with self.uow as uow:
+            account = uow.accounts.get(name)
+        if account is None:
+            raise UnknownAccount(f"unknown account {name!r} (add it to connector.toml and "
+                                 f"apply, or `meli-connector accounts add`)")
+        return account
+
+    def authorization_url(self, name: str) -> str:
+        """A link for the seller to authorise the application; the state names the account.
+
+        Points at ML's authorization host for the account's site (MLB: mercadolivre.com.br),
+        or at ``ML_API_URL`` itself when that is not ML (the sandbox)."""
+        account = self._account(name)
+        if not (self.settings.ml_client_id and self.settings.ml_redirect_uri):
+            raise InvalidInput("ML_CLIENT_ID and ML_REDIRECT_URI must be set: ML sends the "
+                               "seller back to the redirect URI registered for the app")
+        state = self.oauth_states.issue(account.name, self.clock.now())
+        auth_base = None if self.settings.ml_api_url == ML_API_URL else self.settings.ml_api_url
+        return authorization_url(account.site_id, self.settings.ml_client_id,
+                                 self.settings.ml_redirect_uri, state, auth_base=auth_base)
+
+    def connect(self, name: str, code: str) -> str:
+        """Exchange ``code`` for the account's tokens and store them (encrypted).
+
+        The tokens are checked to belong to the account's ML user *before* they are stored:
+        a seller logged in as someone else gets an error, and the account keeps its tokens.
+        """
+        account = self._account(name)
+        tokens = self.ml.oauth.exchange_code(code.strip())
+        if tokens.user_id is not None and tokens.user_id != account.user_id:
+            raise InvalidInput(f"that code belongs to ML user {tokens.user_id}, but account "
+                               f"{name!r} is ML user {account.user_id}: log in to "
+                               f"MercadoLibre as that seller and connect again")
+        self.tokens.save(name, tokens)
+        user = self.ml.oauth.user(tokens.access_token)
+        self.tokens.set_nickname(name, user.nickname)
+        return f"account {name} connected: ML user {user.id} ({user.nickname or 'no nickname'})"
+
+    def oauth_callback(self, code: str, state: str) -> str:
+        """``GET /auth/callback``: only a state issued by :meth:`authorization_url` counts."""
+        return self.connect(self.oauth_states.take(state, self.clock.now()), code)
 
     # --- ERP and web ------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ def make_app(connector: Connector) -> Flask:
     services = WebhookServices(
         uow_factory=connector.uow_factory, clock=connector.clock, bridge=connector.bridge,
         dispatch=connector.dispatch, health=connector.health,
+        oauth_callback=connector.oauth_callback,
         settings=WebhookSettings(
             application_id=settings.application_id, erp_api_token=settings.erp_api_token,
             max_body_bytes=int(web.get("max_body_bytes", 64 * 1024)),

@@ -273,3 +273,17 @@ class LockRow(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OAuthStateRow(Base):
+    """A pending ``accounts connect``: the ``state`` sent to ML, and whose connection it is.
+
+    ML does not check ``state``; the callback does: only a state issued here, unused and
+    not expired, completes a connection (and names the account)."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -68,6 +68,14 @@ class SqlTokenStore:
                             .execution_options(synchronize_session=False))
             session.commit()
 
+    def set_nickname(self, account: str, nickname: str) -> None:
+        """The seller's ML nickname, as ``/users/me`` gave it when the account connected."""
+        with self._session_factory() as session:
+            session.execute(update(AccountRow).where(AccountRow.name == account)
+                            .values(nickname=nickname)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+
     def statuses(self) -> list[AccountStatus]:
         return account_statuses(self._session_factory)
 

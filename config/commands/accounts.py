@@ -74,6 +74,7 @@ def _list(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = [{
         "name": s.account.name, "user_id": s.account.user_id, "site_id": s.account.site_id,
         "warehouses": None if s.account.warehouses is None else sorted(s.account.warehouses),
+        "nickname": s.nickname,
         "connected": s.connected, "needs_reconnect": s.needs_reconnect,
         "expires_at": s.expires_at.isoformat() if s.expires_at else None,
         "reason": s.reason,
@@ -87,10 +88,33 @@ def _list(args: argparse.Namespace) -> int:
               "connector.toml + `meli-connector mappings apply`)")
         return 0
     for r in rows:
-        state = ("needs reconnecting: " + r["reason"] if r["needs_reconnect"]
-                 else "connected" if r["connected"] else "no token")
+        if r["needs_reconnect"]:
+            state = (f"needs reconnecting ({r['reason']}): run `meli-connector accounts "
+                     f"connect {r['name']}`")
+        elif r["connected"]:
+            state = f"connected as {r['nickname']}" if r["nickname"] else "connected"
+        else:
+            state = f"not connected: run `meli-connector accounts connect {r['name']}`"
         warehouses = ",".join(r["warehouses"]) if r["warehouses"] else "all warehouses"
         print(f"{r['name']}\tuser {r['user_id']}\t{r['site_id']}\t{warehouses}\t{state}")
+    return 0
+
+
+def _connect(args: argparse.Namespace) -> int:
+    """Print the authorization link, or complete the connection with a pasted code."""
+    from config import jobs
+
+    connector = jobs.connector()
+    if args.code:
+        print(connector.connect(args.name, args.code))
+        return 0
+    url = connector.authorization_url(args.name)
+    print(url)
+    print(f"Open the link as the seller of account {args.name!r} and authorise the app. "
+          f"MercadoLibre then sends the browser to {connector.settings.ml_redirect_uri}: "
+          f"with `meli-connector serve` behind that address the connection completes "
+          f"there; otherwise copy the `code` parameter from the address bar and run\n"
+          f"  meli-connector accounts connect {args.name} --code CODE", file=sys.stderr)
     return 0
 
 
@@ -111,3 +135,7 @@ def register(sub: Any) -> None:
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.add_argument("--config", help="connector.toml for settings")
     lst.set_defaults(handler=_list)
+    con = acc.add_parser("connect", help="connect an account to ML through OAuth")
+    con.add_argument("name")
+    con.add_argument("--code", help="the code ML put in the redirect address (paste mode)")
+    con.set_defaults(handler=_connect)
