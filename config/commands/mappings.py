@@ -1,16 +1,20 @@
-"""``meli-connector mappings apply FILE [--dry-run] [--config TOML]`` and ``mappings export``.
+"""``meli-connector mappings apply FILE [--dry-run] [--config TOML]``, ``mappings export``,
+``mappings verify [ACCOUNT]`` and ``mappings discover ACCOUNT [-o FILE]``.
 
 ``apply`` validates the CSV and connector.toml (accounts, kits, catalog, pricing) together,
 prints the diff against the database, and applies everything in one transaction, or nothing.
+``verify`` and ``discover`` read the live catalog (config/catalog_tools.py, docs/catalog_tools.md).
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from config.commands.db import database_errors, open_database
 from config.settings import Settings
+from connector_core.domain.errors import InvalidInput
 
 SHOWN_PER_KIND = 100
 
@@ -114,6 +118,82 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connector() -> Any:
+    from config import jobs
+
+    return jobs.connector()
+
+
+def _progress(what: str) -> Any:
+    """Items read / total on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{what}: {done}/{total} items read", end=end, file=sys.stderr, flush=True)
+    return show
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from adapters.sql.admin import stored_table
+    from config.catalog_tools import verify
+
+    connector = _connector()
+    with database_errors(), connector.uow as uow:
+        rows, _kits, _catalog = stored_table(uow.session)
+        accounts = {a.name: a for a in uow.accounts.list()}
+    if args.account is not None and args.account not in accounts:
+        raise InvalidInput(f"unknown account {args.account!r} (known: "
+                           f"{', '.join(sorted(accounts)) or 'none'})")
+    report = verify(connector.gateway, accounts, rows, args.account,
+                    progress=None if args.json else _progress("verify"))
+    failed = bool(report.problems or (args.strict and report.warnings))
+    if args.json:
+        print(json.dumps({"ok": not failed, "rows": report.checked, "items": report.items,
+                          "inactive_skipped": report.inactive,
+                          "problems": len(report.problems), "warnings": len(report.warnings),
+                          "findings": [f.as_json() for f in report.findings]}, indent=2))
+    else:
+        for finding in report.findings:
+            print(finding.line())
+        print(report.summary())
+    return 1 if failed else 0
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from adapters.sql.admin import stored_table
+    from config.catalog_tools import discover
+    from config.files import write_mappings_csv
+
+    if args.json and not args.output:
+        raise InvalidInput("--json prints the summary on stdout: give -o FILE for the CSV")
+    connector = _connector()
+    with database_errors(), connector.uow as uow:
+        rows, _kits, _catalog = stored_table(uow.session)
+        account = uow.accounts.get(args.account)
+        names = sorted(a.name for a in uow.accounts.list())
+    if account is None:
+        raise InvalidInput(f"unknown account {args.account!r} (known: "
+                           f"{', '.join(names) or 'none'})")
+    report = discover(connector.gateway, account, rows, progress=_progress("discover"))
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                write_mappings_csv(report.rows, out)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {args.output}: {exc.strerror}") from exc
+    else:
+        write_mappings_csv(report.rows, sys.stdout)
+    for line in report.stderr_lines():
+        print(line, file=sys.stderr)
+    print(report.summary() + (f"; written to {args.output}" if args.output else ""),
+          file=sys.stderr)
+    if args.json:
+        print(json.dumps({**report.as_json(), "output": args.output}, indent=2))
+    return 0
+
+
 def register(sub: Any) -> None:
     parser = sub.add_parser("mappings", help="the listing -> SKU table (config/mappings.csv)")
     msub = parser.add_subparsers(dest="mappings_command", metavar="ACTION", required=True)
@@ -129,3 +209,17 @@ def register(sub: Any) -> None:
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     export.add_argument("--config", help="connector.toml for settings")
     export.set_defaults(handler=_export)
+    verify = msub.add_parser("verify", help="check every applied row against ML; exit 1 on "
+                                            "any problem")
+    verify.add_argument("account", nargs="?", help="only this account's rows")
+    verify.add_argument("--json", action="store_true", help="a JSON report on stdout")
+    verify.add_argument("--strict", action="store_true",
+                        help="warnings (no SKU on ML) fail the command too")
+    verify.set_defaults(handler=_verify)
+    discover = msub.add_parser("discover", help="propose rows from the seller's whole catalog "
+                                                "by SELLER_SKU, as mappings CSV")
+    discover.add_argument("account", help="the account whose catalog to read")
+    discover.add_argument("-o", "--output", help="write the CSV to this file, not stdout")
+    discover.add_argument("--json", action="store_true",
+                          help="a JSON summary on stdout (needs -o FILE)")
+    discover.set_defaults(handler=_discover)

@@ -1,0 +1,370 @@
+"""The admin's tools against the live catalog: ``mappings verify`` and ``mappings discover``.
+
+Both read ML through the :class:`MarketplaceGateway` (the shared rate limit, token refresh and
+retries are the adapter's) and only in bulk: item ids from the seller's search (switching to a
+scan past 1,000), items by multiget in chunks of 20. Never one ``GET /items/{id}`` per row.
+
+Decisions (docs/catalog_tools.md explains them to the admin):
+
+* **SKU on ML**: a listing's SKU is the variation's own SELLER_SKU attribute (or its
+  ``seller_custom_field``) for a variation, the item's for an item without variations. A
+  variation does not inherit the item's SKU.
+* **No SKU on ML** (``verify``): a *warning*, not a problem: ML cannot confirm the row but does
+  not contradict it. Warnings are printed and counted; they fail the command only with
+  ``--strict``.
+* **Currency**: the pricing rules have no currency of their own; costs and rules are in the
+  account's site currency (ARS on MLA, CLP on MLC, ...) and prices are rounded on that
+  currency's step (whole units or cents). A listing quoted in another currency (USD on MLA, say)
+  would be priced with the wrong figures, so it is a problem, as is a listing of another site.
+* **Inactive rows** are not checked (the admin switched them off, often because the listing
+  was closed); ``verify`` says how many it skipped.
+* **Same SKU on several items** (``discover``): listings of one item (its variations) and items
+  whose titles are the same once case and spacing are ignored (a classic and a premium copy of
+  one listing) are one product, and a SKU on them is proposed for each. A SKU found on items
+  with different titles is a conflict: none of its unmapped listings is proposed, and all of
+  them are reported for the admin to decide.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from attrs import frozen
+
+from connector_core.domain.accounts import Account
+from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound
+from connector_core.domain.items import MarketItem
+from connector_core.domain.mapping import Listing, MappingRow
+from connector_core.ports import MarketplaceGateway
+
+CHUNK = 20  # ML's multiget limit; the gateway splits the same way
+
+# Each site's own currency: the one costs, pricing rules and price steps are in.
+SITE_CURRENCY: Mapping[str, str] = {
+    "MLA": "ARS", "MLB": "BRL", "MLM": "MXN", "MLC": "CLP", "MCO": "COP", "MLU": "UYU",
+    "MLV": "VES", "MPA": "USD", "MPE": "PEN", "MRD": "DOP", "MCR": "CRC", "MEC": "USD",
+    "MBO": "BOB", "MPY": "PYG", "MGT": "GTQ", "MHN": "HNL", "MNI": "NIO", "MSV": "USD",
+}
+
+Progress = Callable[[int, int], None]
+
+
+# --- verify ------------------------------------------------------------------------------
+
+@frozen
+class Finding:
+    """One problem (or warning) with one applied row."""
+
+    sku: str
+    account: str
+    item_id: str
+    variation_id: int | None
+    message: str
+    level: str = "problem"  # or "warning"
+
+    def line(self) -> str:
+        variation = "" if self.variation_id is None else self.variation_id
+        prefix = "warning: " if self.level == "warning" else ""
+        return (f"{prefix}sku={self.sku} item_id={self.item_id} variation_id={variation}: "
+                f"{self.message}")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"level": self.level, "sku": self.sku, "account": self.account,
+                "item_id": self.item_id, "variation_id": self.variation_id,
+                "message": self.message}
+
+
+@frozen
+class VerifyReport:
+    findings: tuple[Finding, ...]
+    checked: int
+    inactive: int
+    items: int
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "problem"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    def summary(self) -> str:
+        return (f"verified {self.checked} rows over {self.items} items: "
+                f"{len(self.problems)} problems, {len(self.warnings)} warnings"
+                + (f" ({self.inactive} inactive rows not checked)" if self.inactive else ""))
+
+
+def _variation_ids(item: MarketItem) -> str:
+    return ", ".join(str(v.id) for v in item.variations) or "none"
+
+
+def _currency_problem(account: Account, item: MarketItem) -> str | None:
+    if item.site_id != account.site_id:
+        return (f"the listing is on site {item.site_id} but account {account.name} sells on "
+                f"{account.site_id} (ML says site_id={item.site_id})")
+    expected = SITE_CURRENCY.get(account.site_id)
+    if expected is None or item.currency_id == expected:
+        return None
+    return (f"the listing is priced in {item.currency_id} but the pricing rules work in "
+            f"{expected}, the currency of {account.site_id} (ML says "
+            f"currency_id={item.currency_id})")
+
+
+def check_row(row: MappingRow, account: Account,
+              found: MarketItem | MarketplaceError | None) -> list[Finding]:
+    """What is wrong with ``row`` given what ML answered for its item."""
+    listing = row.listing
+
+    def finding(message: str, level: str = "problem") -> Finding:
+        return Finding(row.sku, listing.account, listing.item_id, listing.variation_id,
+                       message, level)
+
+    if found is None or isinstance(found, MarketplaceNotFound):
+        return [finding(f"the item does not exist (ML says 404 {getattr(found, 'error', '')})"
+                        .rstrip())]
+    if isinstance(found, MarketplaceError):
+        return [finding(f"the item could not be read (ML says {found})")]
+    item = found
+    if item.seller_id is not None and item.seller_id != account.user_id:
+        return [finding(f"the item belongs to another seller (ML says seller_id="
+                        f"{item.seller_id}, account {account.name} is {account.user_id})")]
+    if item.closed:
+        return [finding("the item is closed (ML says status=closed)")]
+    findings = []
+    currency = _currency_problem(account, item)
+    if currency:
+        findings.append(finding(currency))
+    ml_sku: str | None
+    if listing.variation_id is None:
+        if item.has_variations:
+            findings.append(finding(
+                f"the item has variations but the row has no variation id: map each variation "
+                f"(ML says variations {_variation_ids(item)})"))
+            return findings
+        ml_sku = item.seller_sku
+    else:
+        if not item.has_variations:
+            findings.append(finding(
+                f"the item has no variations but the row names variation "
+                f"{listing.variation_id} (ML says variations none)"))
+            return findings
+        variation = item.variation(listing.variation_id)
+        if variation is None:
+            findings.append(finding(
+                f"the variation does not exist on the item (deleted?) (ML says variations "
+                f"{_variation_ids(item)})"))
+            return findings
+        ml_sku = variation.seller_sku
+    ml_sku = (ml_sku or "").strip() or None
+    if ml_sku is None:
+        findings.append(finding("ML has no SKU on this listing (no SELLER_SKU attribute nor "
+                                "seller_custom_field): cannot confirm it sells this SKU",
+                                "warning"))
+    elif ml_sku != row.sku.strip():
+        findings.append(finding(f"the SKU does not match (ML says SELLER_SKU={ml_sku})"))
+    return findings
+
+
+def verify(gateway: MarketplaceGateway, accounts: Mapping[str, Account],
+           rows: Iterable[MappingRow], account: str | None = None,
+           progress: Progress | None = None) -> VerifyReport:
+    """Check every active row (of ``account``, or all) against ML, with one multiget per 20
+    distinct items."""
+    by_account: dict[str, list[MappingRow]] = defaultdict(list)
+    inactive = 0
+    for row in rows:
+        if account is not None and row.listing.account != account:
+            continue
+        if not row.active:
+            inactive += 1
+            continue
+        by_account[row.listing.account].append(row)
+    findings: list[Finding] = []
+    checked = items = 0
+    total = sum(len({r.listing.item_id for r in rs}) for rs in by_account.values())
+    for name in sorted(by_account):
+        account_rows = by_account[name]
+        checked += len(account_rows)
+        known = accounts.get(name)
+        if known is None:
+            findings.extend(Finding(r.sku, name, r.listing.item_id, r.listing.variation_id,
+                                    f"account {name!r} is not registered") for r in account_rows)
+            continue
+        ids = list(dict.fromkeys(r.listing.item_id for r in account_rows))
+        answers: dict[str, MarketItem | MarketplaceError] = {}
+        for start in range(0, len(ids), CHUNK):
+            answers.update(gateway.get_items(known, ids[start:start + CHUNK]))
+            items += len(ids[start:start + CHUNK])
+            if progress:
+                progress(items, total)
+        for row in sorted(account_rows, key=_row_key):
+            findings.extend(check_row(row, known, answers.get(row.listing.item_id)))
+    return VerifyReport(tuple(findings), checked, inactive, items)
+
+
+def _row_key(row: MappingRow) -> tuple[str, str, str, int]:
+    listing = row.listing
+    return (row.sku, listing.account, listing.item_id,
+            -1 if listing.variation_id is None else listing.variation_id)
+
+
+# --- discover ----------------------------------------------------------------------------
+
+@frozen
+class Found:
+    """A listing of the seller's catalog and the SKU ML has on it."""
+
+    listing: Listing
+    sku: str | None
+    title: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"item_id": self.listing.item_id, "variation_id": self.listing.variation_id,
+                "sku": self.sku, "title": self.title}
+
+
+@frozen
+class Conflict:
+    sku: str
+    listings: tuple[Found, ...]
+    mapped: tuple[Listing, ...]  # already in the table with this SKU
+
+    def line(self) -> str:
+        where = ", ".join(_where(f.listing) + f" ({f.title!r})" for f in self.listings)
+        mapped = (f"; already mapped: {', '.join(_where(x) for x in self.mapped)}"
+                  if self.mapped else "")
+        return (f"sku={self.sku} is on listings of different products, not proposed: "
+                f"{where}{mapped}")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sku": self.sku, "listings": [f.as_json() for f in self.listings],
+                "mapped": [{"item_id": x.item_id, "variation_id": x.variation_id}
+                           for x in self.mapped]}
+
+
+@frozen
+class DiscoverReport:
+    account: str
+    rows: tuple[MappingRow, ...]  # the whole table to write: kept + proposed
+    items: int
+    listings: int
+    kept: int
+    proposed: tuple[MappingRow, ...]
+    no_sku: tuple[Found, ...]
+    conflicts: tuple[Conflict, ...]
+    closed: tuple[str, ...]
+    unreadable: tuple[tuple[str, str], ...]
+    mapped_not_listed: tuple[MappingRow, ...]
+
+    def stderr_lines(self) -> list[str]:
+        lines = [f"no SKU on ML, not proposed: {_where(f.listing)} ({f.title!r})"
+                 for f in self.no_sku]
+        lines += [c.line() for c in self.conflicts]
+        lines += [f"closed, skipped: item_id={item_id}" for item_id in self.closed]
+        lines += [f"could not read, skipped: item_id={item_id} ({why})"
+                  for item_id, why in self.unreadable]
+        lines += [f"mapped but not an open listing of the seller, kept as is (run `mappings "
+                  f"verify`): sku={r.sku} {_where(r.listing)}" for r in self.mapped_not_listed]
+        return lines
+
+    def summary(self) -> str:
+        return (f"discover {self.account}: {self.items} items, {self.listings} listings: "
+                f"{self.kept} already mapped (kept), {len(self.proposed)} proposed, "
+                f"{len(self.no_sku)} without SKU, {len(self.conflicts)} SKUs on different "
+                f"products, {len(self.closed)} closed")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account, "items": self.items, "listings": self.listings,
+            "kept": self.kept, "proposed": len(self.proposed), "rows": len(self.rows),
+            "no_sku": [f.as_json() for f in self.no_sku],
+            "conflicts": [c.as_json() for c in self.conflicts],
+            "closed": list(self.closed),
+            "unreadable": [{"item_id": i, "error": e} for i, e in self.unreadable],
+            "mapped_not_listed": [{"sku": r.sku, "item_id": r.listing.item_id,
+                                   "variation_id": r.listing.variation_id}
+                                  for r in self.mapped_not_listed],
+        }
+
+
+def _where(listing: Listing) -> str:
+    variation = "" if listing.variation_id is None else listing.variation_id
+    return f"item_id={listing.item_id} variation_id={variation}"
+
+
+def _same_product_key(title: str) -> str:
+    return " ".join(title.casefold().split())
+
+
+def listings_of(item: MarketItem, account: str) -> list[Found]:
+    if item.has_variations:
+        return [Found(Listing(account, item.id, v.id), (v.seller_sku or "").strip() or None,
+                      item.title) for v in item.variations]
+    return [Found(Listing(account, item.id), (item.seller_sku or "").strip() or None,
+                  item.title)]
+
+
+def discover(gateway: MarketplaceGateway, account: Account, stored: Sequence[MappingRow],
+             progress: Progress | None = None) -> DiscoverReport:
+    """Propose a row for every listing of ``account`` with an unambiguous SKU; keep every
+    stored row (of every account) as it is."""
+    ids = list(dict.fromkeys(gateway.list_item_ids(account)))
+    found: list[Found] = []
+    closed: list[str] = []
+    unreadable: list[tuple[str, str]] = []
+    titles: dict[str, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        answers = gateway.get_items(account, chunk)
+        for item_id in chunk:
+            answer = answers.get(item_id)
+            if not isinstance(answer, MarketItem):
+                unreadable.append((item_id, str(answer) if answer else "no answer"))
+            elif answer.closed:
+                closed.append(item_id)
+            else:
+                titles[item_id] = answer.title
+                found.extend(listings_of(answer, account.name))
+        if progress:
+            progress(min(start + CHUNK, len(ids)), len(ids))
+
+    stored_by_listing = {row.listing: row for row in stored}
+    mine = [row for row in stored if row.listing.account == account.name]
+    listed = {f.listing for f in found}
+    mapped_not_listed = tuple(r for r in mine if r.listing not in listed)
+
+    # Which items each SKU is on: the mapped ones and the newly found ones.
+    items_by_sku: dict[str, set[str]] = defaultdict(set)
+    new_by_sku: dict[str, list[Found]] = defaultdict(list)
+    no_sku = []
+    kept = 0
+    for f in found:
+        if f.listing in stored_by_listing:
+            kept += 1
+            continue
+        if f.sku is None:
+            no_sku.append(f)
+            continue
+        new_by_sku[f.sku].append(f)
+        items_by_sku[f.sku].add(f.listing.item_id)
+    mapped_by_sku: dict[str, list[Listing]] = defaultdict(list)
+    for row in mine:
+        mapped_by_sku[row.sku].append(row.listing)
+        if row.sku in new_by_sku:
+            items_by_sku[row.sku].add(row.listing.item_id)
+
+    proposed: list[MappingRow] = []
+    conflicts: list[Conflict] = []
+    for sku, news in sorted(new_by_sku.items()):
+        products = {_same_product_key(titles.get(i, i)) for i in items_by_sku[sku]}
+        if len(products) > 1:
+            conflicts.append(Conflict(sku, tuple(news), tuple(mapped_by_sku.get(sku, ()))))
+            continue
+        proposed.extend(MappingRow(sku=sku, listing=f.listing) for f in news)
+    rows = sorted([*stored, *proposed], key=_row_key)
+    return DiscoverReport(
+        account=account.name, rows=tuple(rows), items=len(ids), listings=len(found),
+        kept=kept, proposed=tuple(proposed), no_sku=tuple(no_sku), conflicts=tuple(conflicts),
+        closed=tuple(closed), unreadable=tuple(unreadable),
+        mapped_not_listed=mapped_not_listed)
