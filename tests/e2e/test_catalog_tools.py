@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -291,3 +292,23 @@ def test_discover_json_needs_a_file_and_an_account(worlds, capsys):
                            "give -o FILE for the CSV")
     code, _, err = run(connector, capsys, "mappings", "discover", "nobody")
     assert code == 2 and "unknown account 'nobody'" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_only(worlds, capsys, monkeypatch, tmp_path):
+    connector, _ = worlds(faulty=False, rows=[])
+    _, _, err = run(connector, capsys, "mappings", "discover", "main", "-o",
+                    str(tmp_path / "a.csv"))
+    assert "items read" not in err  # not a terminal: quiet
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, _, _ = run(connector, capsys, "mappings", "discover", "main", "-o",
+                     str(tmp_path / "b.csv"))
+    assert code == 0
+    shown = terminal.getvalue()
+    assert "\rdiscover: 20/1206 items read" in shown
+    assert "\rdiscover: 1206/1206 items read\n" in shown
