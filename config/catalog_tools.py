@@ -22,7 +22,8 @@ Decisions (docs/catalog_tools.md explains them to the admin):
   whose titles are the same once case and spacing are ignored (a classic and a premium copy of
   one listing) are one product, and a SKU on them is proposed for each. A SKU found on items
   with different titles is a conflict: none of its unmapped listings is proposed, and all of
-  them are reported for the admin to decide.
+  them are reported for the admin to decide. A mapped item no longer listed (closed) takes no
+  part: a re-listing under the same SKU is proposed.
 """
 
 from collections import defaultdict
@@ -351,13 +352,15 @@ def discover(gateway: MarketplaceGateway, account: Account, stored: Sequence[Map
     mapped_by_sku: dict[str, list[Listing]] = defaultdict(list)
     for row in mine:
         mapped_by_sku[row.sku].append(row.listing)
-        if row.sku in new_by_sku:
+        # A mapped item no longer listed (closed, say) is no other product: a re-listing
+        # of the same thing under the same SKU is proposed.
+        if row.sku in new_by_sku and row.listing.item_id in titles:
             items_by_sku[row.sku].add(row.listing.item_id)
 
     proposed: list[MappingRow] = []
     conflicts: list[Conflict] = []
     for sku, news in sorted(new_by_sku.items()):
-        products = {_same_product_key(titles.get(i, i)) for i in items_by_sku[sku]}
+        products = {_same_product_key(titles[i]) for i in items_by_sku[sku]}
         if len(products) > 1:
             conflicts.append(Conflict(sku, tuple(news), tuple(mapped_by_sku.get(sku, ()))))
             continue

@@ -60,6 +60,8 @@ def catalog(*, faulty: bool) -> list[dict]:
          "available_quantity": 1, "listing_type_id": "gold_pro"},
         {"id": "MLA900006", "seller_id": SELLER, "title": "Cerrado", "seller_sku": "CLOSED",
          "status": "closed"},
+        {"id": "MLA900007", "seller_id": SELLER, "title": "Reabierto", "seller_sku": "CLOSED",
+         "available_quantity": 1},  # the closed one listed again
     ]
     if faulty:
         items += [
@@ -213,9 +215,9 @@ def test_discover_apply_verify_from_an_empty_table(worlds, capsys, tmp_path):
                          str(proposal), "--json")
     assert code == 0, err
     summary = json.loads(out)
-    total = ITEMS + 6
+    total = ITEMS + 7
     assert summary["items"] == total and summary["kept"] == 0
-    assert summary["proposed"] == len(clean_rows()) + 2  # and TERMO twice: one product
+    assert summary["proposed"] == len(clean_rows()) + 3  # TERMO twice (one product), CLOSED
     assert [f["item_id"] for f in summary["no_sku"]] == ["MLA900001"]
     assert [(c["sku"], sorted(f["item_id"] for f in c["listings"]))
             for c in summary["conflicts"]] == [("DUP", ["MLA900002", "MLA900003"])]
@@ -236,7 +238,8 @@ def test_discover_apply_verify_from_an_empty_table(worlds, capsys, tmp_path):
     assert {(r["sku"], r["item_id"]) for r in written} >= {
         ("SKU-7", item_id(7)), ("SKU-10-2", item_id(10)), ("TERMO", "MLA900004"),
         ("TERMO", "MLA900005")}
-    assert not {r["sku"] for r in written} & {"DUP", "CLOSED"}
+    assert "DUP" not in {r["sku"] for r in written}
+    assert [r["item_id"] for r in written if r["sku"] == "CLOSED"] == ["MLA900007"]
 
     toml = tmp_path / "connector.toml"
     toml.write_text('[accounts.main]\nuser_id = 1001\nsite_id = "MLA"\n')
@@ -271,6 +274,7 @@ def test_discover_keeps_existing_rows_as_they_are(worlds, capsys):
     assert written[(item_id(10), "101")]["safety_stock"] == "1"
     assert written[("MLA900006", "")]["sku"] == "CLOSED"
     assert written[("MLA900002", "")]["max_quantity"] == "2"
+    assert written[("MLA900007", "")]["sku"] == "CLOSED"  # re-listed: not another product
     assert written[(item_id(10), "102")]["sku"] == "SKU-10-2"  # proposed next to it
     # DUP: the mapped listing stays; the unrelated product with the same SKU is not proposed.
     assert ("MLA900003", "") not in written
@@ -310,5 +314,5 @@ def test_progress_on_a_terminal_only(worlds, capsys, monkeypatch, tmp_path):
                      str(tmp_path / "b.csv"))
     assert code == 0
     shown = terminal.getvalue()
-    assert "\rdiscover: 20/1206 items read" in shown
-    assert "\rdiscover: 1206/1206 items read\n" in shown
+    assert "\rdiscover: 20/1207 items read" in shown
+    assert "\rdiscover: 1207/1207 items read\n" in shown
