@@ -15,6 +15,7 @@ from typing import Any
 from config.commands.db import database_errors, open_database
 from config.settings import Settings
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.mapping import Listing
 
 SHOWN_PER_KIND = 100
 
@@ -146,19 +147,38 @@ def _verify(args: argparse.Namespace) -> int:
     if args.account is not None and args.account not in accounts:
         raise InvalidInput(f"unknown account {args.account!r} (known: "
                            f"{', '.join(sorted(accounts)) or 'none'})")
+    lines = _file_lines(Path(args.file), accounts) if args.file else {}
     report = verify(connector.gateway, accounts, rows, args.account,
                     progress=None if args.json else _progress("verify"))
     failed = bool(report.problems or (args.strict and report.warnings))
+
+    def where(finding: Any) -> str | None:
+        return lines.get(Listing(finding.account, finding.item_id, finding.variation_id))
+
     if args.json:
         print(json.dumps({"ok": not failed, "rows": report.checked, "items": report.items,
                           "inactive_skipped": report.inactive,
                           "problems": len(report.problems), "warnings": len(report.warnings),
-                          "findings": [f.as_json() for f in report.findings]}, indent=2))
+                          "findings": [{**f.as_json(), "file_row": where(f)}
+                                       for f in report.findings]}, indent=2))
     else:
         for finding in report.findings:
-            print(finding.line())
+            location = where(finding)
+            print(f"{location}: {finding.line()}" if location else finding.line())
         print(report.summary())
     return 1 if failed else 0
+
+
+def _file_lines(path: Path, accounts: Any) -> dict[Listing, str]:
+    """``file:line`` of each listing in the mappings file the admin edits (for --file)."""
+    from config.files import read_mappings_csv
+    from connector_core.domain.errors import Problem
+
+    problems: list[Problem] = []
+    _rows, locations = read_mappings_csv(path, accounts, problems)
+    if problems:
+        raise InvalidInput(f"--file: {problems[0]}")
+    return {listing: where.rsplit(":", 1)[0] for listing, where in locations.items()}
 
 
 def _discover(args: argparse.Namespace) -> int:
@@ -213,6 +233,8 @@ def register(sub: Any) -> None:
                                             "any problem")
     verify.add_argument("account", nargs="?", help="only this account's rows")
     verify.add_argument("--json", action="store_true", help="a JSON report on stdout")
+    verify.add_argument("--file", help="the mappings CSV the table was applied from: each "
+                                       "problem is prefixed with its file:line")
     verify.add_argument("--strict", action="store_true",
                         help="warnings (no SKU on ML) fail the command too")
     verify.set_defaults(handler=_verify)

@@ -316,3 +316,22 @@ def test_progress_on_a_terminal_only(worlds, capsys, monkeypatch, tmp_path):
     shown = terminal.getvalue()
     assert "\rdiscover: 20/1207 items read" in shown
     assert "\rdiscover: 1207/1207 items read\n" in shown
+
+
+def test_verify_names_the_file_row_of_each_problem(worlds, capsys, tmp_path):
+    connector, _ = worlds(faulty=True, rows=clean_rows() + FAULTY_ROWS)
+    code, exported, _ = run(connector, capsys, "mappings", "export")
+    assert code == 0
+    path = tmp_path / "mappings.csv"
+    path.write_text(exported)
+    ghost_line = next(n for n, text in enumerate(exported.splitlines(), start=1)
+                      if ",MLA999999," in text)
+    code, out, _ = run(connector, capsys, "mappings", "verify", "--file", str(path))
+    assert code == 1
+    assert f"{path}:{ghost_line}: sku=GHOST item_id=MLA999999 variation_id=: the item does " \
+           "not exist" in out
+    findings = out.splitlines()[:-1]
+    assert findings and all(line.startswith(f"{path}:") for line in findings)
+    code, _, err = run(connector, capsys, "mappings", "verify", "--file",
+                       str(tmp_path / "missing.csv"))
+    assert code == 2 and err.startswith("meli-connector mappings: --file:")
