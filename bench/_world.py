@@ -3,9 +3,13 @@
 import os
 import platform
 import shutil
+import socket
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import redis
 
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
@@ -81,3 +85,65 @@ def machine() -> str:
         pass
     return (f"{os.cpu_count()} CPUs, {ram} RAM, Python {platform.python_version()}, "
             f"{_version('psql', '--version')}, {_version('redis-server', '--version')}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port (the shared one is never touched)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not on PATH")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def __enter__(self) -> "PrivateRedis":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """The most events inside any ``window``-second interval (sliding)."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]

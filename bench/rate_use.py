@@ -1,0 +1,134 @@
+"""Rate use: two RQ workers share a configured limit of 10 ML requests/s; 500 pushes.
+
+A private redis-server, a fresh PostgreSQL database (``TEST_DATABASE_URL``, default the local
+server; dropped afterwards), the sandbox on a thread of this process (loopback), two
+``meli-connector worker`` processes. One ERP report changes 500 items (one listing each), so
+500 push jobs go to RQ; each push reads the item and PUTs it (two ML requests).
+
+Figures: ML requests per second over the run against the configured limit (target >= 90%),
+the most requests the sandbox saw in any one second, sliding and by calendar second (must be
+<= the limit), and 429s (the sandbox is set to answer 429 above the limit).
+
+    .venv/bin/python bench/rate_use.py [--pushes 500] [--rate 10] [--workers 2]
+"""
+
+import argparse
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+from _world import APP_ID, PrivateRedis, catalog, machine, max_in_window, prepare
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from adapters.sql.rows import JobRow
+from config.bootstrap import Connector
+from config.settings import Settings
+from ml_sandbox import SandboxState
+from ml_sandbox.server import start_sandbox
+from tests.services import fresh_postgres_database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def report(calls: list[dict[str, Any]], rate: float, done: int, total: int) -> bool:
+    """Print the figures; True when the targets hold."""
+    times = sorted(float(c["time"]) for c in calls)
+    throttled = sum(1 for c in calls if c["status"] == 429)
+    served = [t for c, t in zip(sorted(calls, key=lambda c: c["time"]), times, strict=True)
+              if c["status"] != 429]
+    span = times[-1] - times[0] if len(times) > 1 else float("nan")
+    achieved = (len(served) - 1) / span if span else float("nan")
+    per_second = collections.Counter(int(t) for t in times)
+    sliding = max_in_window(times)
+    print(f"  {len(calls)} ML requests ({throttled} answered 429) in {span:.1f} s; "
+          f"{done}/{total} items at their new quantity")
+    print(f"  achieved {achieved:.2f} requests/s = {achieved / rate:.1%} of the limit "
+          f"(target >= 90%)")
+    print(f"  most in any one second: {sliding} sliding, {max(per_second.values())} by calendar "
+          f"second (limit {rate:g}: must be <=)")
+    return (achieved / rate >= 0.9 and sliding <= rate and not throttled
+          and done == total)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pushes", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=300.0, help="give up after (300 s)")
+    args = parser.parse_args()
+    pg = os.environ.get("TEST_DATABASE_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    seed, listings = catalog(args.pushes, 0)
+    state = SandboxState()
+    state.seed(seed)
+    print(f"machine: {machine()}")
+    print(f"{args.pushes} pushes, {args.workers} RQ worker processes, limit {args.rate:g} "
+          f"requests/s, PostgreSQL (fresh database), private Redis")
+    workers: list[subprocess.Popen[bytes]] = []
+    with (tempfile.TemporaryDirectory() as tmp, PrivateRedis() as redis_server,
+          fresh_postgres_database(pg) as db_url, start_sandbox(state) as sandbox):
+        httpx.post(f"{sandbox.url}/_sandbox/faults",
+                   json={"rate_cap": int(args.rate)}).raise_for_status()
+        config = Path(tmp) / "connector.toml"
+        config.write_text(f"""[connector]
+rate_limit_per_second = {args.rate}
+application_id = {APP_ID}
+queue_name = "bench-rate-{os.getpid()}"
+reconcile_interval_minutes = 600
+""", encoding="utf-8")
+        env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_server.url,
+               "ML_API_URL": sandbox.url, "ML_CLIENT_ID": "123", "ML_CLIENT_SECRET": "shh",
+               "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
+               "CONNECTOR_CONFIG": str(config)}
+        connector = Connector(Settings.load(env))
+        try:
+            prepare(connector, listings)
+            for n in range(args.workers):
+                with (Path(tmp) / f"worker{n}.log").open("wb") as log:
+                    workers.append(subprocess.Popen(
+                        [sys.executable, "-m", "config.cli", "worker"], cwd=ROOT, env=env,
+                        stdout=log, stderr=subprocess.STDOUT))
+            time.sleep(2)  # the workers connect
+            since = time.time()
+            connector.bridge.stock_changed(updates=[{"sku": sku, "quantity": 7}
+                                                    for sku, _, _ in listings])
+            connector.dispatch()
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline:
+                with connector.uow as uow:
+                    waiting = uow.session.scalar(select(func.count()).select_from(JobRow))
+                if not waiting:
+                    break
+                time.sleep(0.5)
+            else:
+                print(f"timed out with {waiting} jobs left")
+        finally:
+            for process in workers:
+                if process.poll() is None:
+                    process.terminate()
+            for process in workers:
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+            connector.close()
+        calls = [c for c in sandbox.calls(since) if not c["path"].startswith("/_sandbox")]
+        done = sum(1 for _, item, _ in listings
+                   if sandbox.state.items[item]["available_quantity"] == 7)
+    return 0 if report(calls, args.rate, done, len(listings)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
