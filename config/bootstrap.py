@@ -152,8 +152,8 @@ class Connector:
                 self._queue = InProcessTaskQueue(self.run_job)
         return self._queue
 
-    def _submit(self, jobs: list[StoredJob], *, replace: bool = False) -> int:
-        """Queue job rows under their stable key (``job-<row id>``); mark them dispatched."""
+    def _submit(self, jobs: list[StoredJob], *, replace: bool = False) -> list[int]:
+        """Queue job rows under their stable key (``job-<row id>``); the ids it queued."""
         sent = []
         for job in jobs:
             try:
@@ -162,22 +162,20 @@ class Connector:
                 log.warning("could not queue %s (%s); the sweeper will", job.dedup_key, exc)
                 break
             sent.append(job.id)
-        if sent:
-            with self.uow as uow:
-                uow.jobs.mark_dispatched(sent)
-                uow.commit()
-        return len(sent)
+        return sent
 
     def dispatch(self) -> int:
         """Queue the jobs committed but never queued; never raises.
 
-        Called right after every unit of work that may have added jobs. When the queue is
-        down the jobs stay in the outbox and :meth:`sweep` queues them later.
+        Called right after every unit of work that may have added jobs, by every process:
+        each call takes its own jobs (see ``SqlJobOutbox.take_for_dispatch``). When the queue
+        is down they stay marked and :meth:`sweep` queues them once it is back.
         """
         try:
             with self.uow as uow:
-                waiting = [j for j in uow.jobs.waiting(limit=500) if j.dispatched_at is None]
-            return self._submit(waiting)
+                jobs = uow.jobs.take_for_dispatch(limit=200)
+                uow.commit()
+            return len(self._submit(jobs))
         except Exception as exc:
             log.warning("could not dispatch jobs now (%s); the sweeper will", exc)
             return 0
@@ -199,11 +197,15 @@ class Connector:
         with self.uow as uow:
             dead = uow.jobs.release_stale_claims(timedelta(seconds=2 * self._job_timeout))
             uow.commit()
-        sent = self._submit(dead, replace=True)
         with self.uow as uow:
             due = [j for j in uow.jobs.due(timedelta(seconds=self.settings.sweep_interval_seconds),
                                            limit=500) if j.attempts < MAX_ATTEMPTS]
-        return sent + self._submit(due)
+        sent = self._submit(dead, replace=True) + self._submit(due)
+        if sent:
+            with self.uow as uow:
+                uow.jobs.mark_dispatched(sent)
+                uow.commit()
+        return len(sent)
 
     def run_job(self, command: Command) -> str:
         """Claim the command's job row, run it, and complete (or release) it.

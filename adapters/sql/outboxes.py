@@ -111,6 +111,25 @@ class SqlJobOutbox(Repo):
                 .order_by(JobRow.id).limit(limit))
         return [_job(r) for r in self._all(stmt)]
 
+    def take_for_dispatch(self, limit: int = 100,
+                          now: datetime | None = None) -> list[StoredJob]:
+        """Mark up to ``limit`` jobs never dispatched as dispatched, and return them for the
+        caller to queue, in one statement.
+
+        Concurrent dispatchers (every web process after every notification) take disjoint
+        jobs: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writer at a time on SQLite. A job
+        marked but not queued (the queue was down) is found again by :meth:`due`."""
+        pick = (select(JobRow.id)
+                .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None))
+                .order_by(JobRow.id).limit(limit))
+        if self.session.get_bind().dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (update(JobRow).where(JobRow.id.in_(pick.scalar_subquery()))
+                .values(dispatched_at=now or self._now())
+                .returning(JobRow).execution_options(synchronize_session=False))
+        rows = self.session.scalars(stmt).all()
+        return sorted((_job(r) for r in rows), key=lambda j: j.id)
+
     def due(self, older_than: timedelta, limit: int = 100,
             now: datetime | None = None) -> list[StoredJob]:
         """Unclaimed jobs created more than ``older_than`` ago and not dispatched since."""

@@ -215,6 +215,9 @@ class JobRow(Base):
               sqlite_where=text("claimed_at IS NULL"),
               postgresql_where=text("claimed_at IS NULL")),
         Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_undispatched", "id",
+              sqlite_where=text("dispatched_at IS NULL AND claimed_at IS NULL"),
+              postgresql_where=text("dispatched_at IS NULL AND claimed_at IS NULL")),
         {"sqlite_autoincrement": True},
     )
 

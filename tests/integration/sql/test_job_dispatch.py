@@ -1,0 +1,69 @@
+"""Dispatching the job outbox: each job is taken once, however many processes dispatch."""
+
+import threading
+
+from sqlalchemy.engine import Engine
+
+from adapters.sql.engine import make_session_factory
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from connector_core.domain.commands import PushItem
+from tests.fakes import FixedClock
+
+
+def add_jobs(uow: SqlAlchemyUnitOfWork, count: int) -> None:
+    with uow:
+        for n in range(count):
+            uow.jobs.add(PushItem("main", f"MLA{n}"))
+        uow.commit()
+
+
+def test_jobs_are_taken_once_then_only_new_ones(sql_uow: SqlAlchemyUnitOfWork,
+                                                 clock: FixedClock) -> None:
+    add_jobs(sql_uow, 5)
+    with sql_uow:
+        first = sql_uow.jobs.take_for_dispatch(limit=3)
+        second = sql_uow.jobs.take_for_dispatch(limit=10)
+        sql_uow.commit()
+    assert [j.command.item_id for j in first + second] == [f"MLA{n}" for n in range(5)]
+    assert all(j.dispatched_at == clock.now() for j in first + second)
+    with sql_uow:
+        assert sql_uow.jobs.take_for_dispatch() == []
+        claimed = sql_uow.jobs.claim(dedup_key="push-main-MLA0")
+        sql_uow.commit()
+    assert claimed is not None
+    add_jobs(sql_uow, 1)  # MLA0 again, while its previous run is claimed: new work
+    with sql_uow:
+        again = sql_uow.jobs.take_for_dispatch()
+    assert [j.command.item_id for j in again] == ["MLA0"]
+
+
+def test_concurrent_dispatchers_take_disjoint_jobs(pg_engine: Engine) -> None:
+    uow = SqlAlchemyUnitOfWork(make_session_factory(pg_engine), clock=FixedClock())
+    add_jobs(uow, 40)
+    first_holds = threading.Event()
+    second_done = threading.Event()
+    taken: dict[str, list[int]] = {}
+    not_blocked: list[bool] = []
+
+    def first() -> None:
+        with uow:  # takes 10 and keeps its transaction open while the other one runs
+            taken["first"] = [j.id for j in uow.jobs.take_for_dispatch(limit=10)]
+            first_holds.set()
+            not_blocked.append(second_done.wait(5))  # the other must not wait for us
+            uow.commit()
+
+    def second() -> None:
+        first_holds.wait(10)
+        with uow:
+            taken["second"] = [j.id for j in uow.jobs.take_for_dispatch(limit=100)]
+            uow.commit()
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert not_blocked == [True], "the second dispatcher waited for the first's rows"
+    assert len(taken["first"]) == 10 and len(taken["second"]) == 30
+    assert not set(taken["first"]) & set(taken["second"])
