@@ -125,15 +125,21 @@ class PricingRule:
 
 @frozen
 class PricingPolicy:
-    """The default rule plus overrides; a listing override beats a SKU override."""
+    """The default rule plus overrides. Most specific wins: the listing's own key (with its
+    variation), then its item's key (``"account:ITEM"`` covers every variation), then the
+    SKU, then the default."""
 
     default: PricingRule = PricingRule()
     by_sku: Mapping[str, PricingRule] = field(factory=dict)
     by_listing: Mapping[Listing, PricingRule] = field(factory=dict)
 
     def rule_for(self, sku: str, listing: Listing | None = None) -> PricingRule:
-        if listing is not None and listing in self.by_listing:
-            return self.by_listing[listing]
+        if listing is not None:
+            if listing in self.by_listing:
+                return self.by_listing[listing]
+            item = Listing(listing.account, listing.item_id)
+            if item in self.by_listing:
+                return self.by_listing[item]
         return self.by_sku.get(sku, self.default)
 
     def __hash__(self) -> int:

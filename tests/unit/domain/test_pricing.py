@@ -198,6 +198,16 @@ def test_policy_prefers_listing_over_sku_over_default():
     assert policy.rule_for("B").min_markup == D("0.1")
 
 
+def test_an_item_override_covers_its_variations_unless_a_variation_has_its_own():
+    item, variation = Listing("main", "MLA1"), Listing("main", "MLA1", 7)
+    policy = PricingPolicy(by_sku={"A": PricingRule(min_markup=D("0.2"))},
+                           by_listing={item: PricingRule(min_markup=D("0.3")),
+                                       variation: PricingRule(min_markup=D("0.4"))})
+    assert policy.rule_for("A", Listing("main", "MLA1", 8)).min_markup == D("0.3")
+    assert policy.rule_for("A", variation).min_markup == D("0.4")
+    assert policy.rule_for("A", Listing("main", "MLA2", 8)).min_markup == D("0.2")
+
+
 @given(st.lists(st.tuples(rules(), inputs()), min_size=1, max_size=4), money("0.01"))
 def test_one_price_for_all_variations_fits_every_variations_bounds(pairs, current):
     decisions: list[PriceDecision] = []
