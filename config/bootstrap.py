@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1  # then the job is a dead letter
+DISPATCH_BATCH = 200
 
 
 class SystemClock:
@@ -70,6 +71,10 @@ class Connector:
         self._gateway = gateway
         self._queue = queue
         self._engine = engine
+        self._dispatch_lock = threading.Lock()
+        self._dispatcher_guard = threading.Lock()
+        self._wake = threading.Event()
+        self._dispatcher: threading.Thread | None = None
 
     # --- storage ------------------------------------------------------------------------
 
@@ -165,20 +170,47 @@ class Connector:
         return sent
 
     def dispatch(self) -> int:
-        """Queue the jobs committed but never queued; never raises.
+        """Queue the jobs committed but never queued, now; never raises.
 
-        Called right after every unit of work that may have added jobs, by every process:
-        each call takes its own jobs (see ``SqlJobOutbox.take_for_dispatch``). When the queue
-        is down they stay marked and :meth:`sweep` queues them once it is back.
+        Every process may call it at any time: each call takes its own jobs (see
+        ``SqlJobOutbox.take_for_dispatch``), and within a process one batch runs at a time,
+        so a caller that returns knows every job committed before its call is queued. When
+        the queue is down the jobs stay marked and :meth:`sweep` queues them once it is back.
         """
+        total = 0
         try:
-            with self.uow as uow:
-                jobs = uow.jobs.take_for_dispatch(limit=200)
-                uow.commit()
-            return len(self._submit(jobs))
+            with self._dispatch_lock:
+                while True:
+                    with self.uow as uow:
+                        jobs = uow.jobs.take_for_dispatch(limit=DISPATCH_BATCH)
+                        uow.commit()
+                    sent = self._submit(jobs)
+                    total += len(sent)
+                    if len(jobs) < DISPATCH_BATCH or len(sent) < len(jobs):
+                        return total
         except Exception as exc:
             log.warning("could not dispatch jobs now (%s); the sweeper will", exc)
-            return 0
+            return total
+
+    def dispatch_soon(self) -> None:
+        """Wake this process's dispatcher thread and return at once.
+
+        For the web process: the notification (and its job row) is already committed, so
+        the 200 need not wait for Redis; the thread then queues in batches whatever the
+        requests of the last moments committed."""
+        if self._dispatcher is None:
+            with self._dispatcher_guard:
+                if self._dispatcher is None:
+                    self._dispatcher = threading.Thread(target=self._dispatch_loop,
+                                                        daemon=True, name="connector-dispatch")
+                    self._dispatcher.start()
+        self._wake.set()
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            self.dispatch()
 
     @property
     def _job_timeout(self) -> float:
@@ -397,7 +429,7 @@ class Connector:
 
     @cached_property
     def bridge(self) -> ErpBridge:
-        return ErpBridge(self.uow_factory, self.clock, after_commit=self.dispatch)
+        return ErpBridge(self.uow_factory, self.clock, after_commit=self.dispatch_soon)
 
     def health(self) -> Mapping[str, tuple[bool, str]]:
         checks: dict[str, tuple[bool, str]] = {}
