@@ -75,6 +75,7 @@ class Connector:
         self._dispatcher_guard = threading.Lock()
         self._wake = threading.Event()
         self._dispatcher: threading.Thread | None = None
+        self.schema_checked = False  # set by the CLI once the schema is known to be current
 
     # --- storage ------------------------------------------------------------------------
 

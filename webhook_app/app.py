@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webhook_app import erp, notifications, ops
 from webhook_app.errors import error
+from webhook_app.metrics import NOTIFICATIONS
 from webhook_app.services import WebhookServices
 
 
@@ -34,11 +35,14 @@ def create_app(services: WebhookServices, config: Mapping[str, Any] | None = Non
             except ValueError:
                 return error(403, "forbidden", "unknown source address")
             if not any(remote in net for net in networks):
+                NOTIFICATIONS.labels(topic="-", outcome="forbidden_source").inc()
                 return error(403, "forbidden", f"{remote} is not an allowed source")
             return None
 
     @app.errorhandler(413)
     def too_large(_exc: Exception) -> tuple[Response, int]:
+        if request.path == "/notifications":
+            NOTIFICATIONS.labels(topic="-", outcome="too_large").inc()
         return error(413, "too_large",
                      f"the body exceeds {services.settings.max_body_bytes} bytes")
 

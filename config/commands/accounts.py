@@ -102,9 +102,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _connect(args: argparse.Namespace) -> int:
     """Print the authorization link, or complete the connection with a pasted code."""
-    from config import jobs
+    from config.commands.db import migrated_connector
 
-    connector = jobs.connector()
+    connector = migrated_connector()
     if args.code:
         print(connector.connect(args.name, args.code))
         return 0

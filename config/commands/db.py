@@ -38,6 +38,30 @@ def open_database(settings: Settings, *, migrated: bool = True
     return engine, make_session_factory(engine)
 
 
+def migrated_connector() -> Any:
+    """This process's :class:`config.bootstrap.Connector`, once its database is known to be
+    at the newest revision (a one-line error otherwise, never a traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from adapters.sql.migrate import current_revision, head_revision
+    from config import jobs
+
+    connector = jobs.connector()
+    if connector.schema_checked:
+        return connector
+    try:
+        revision = current_revision(connector.engine)
+    except SQLAlchemyError as exc:
+        raise InvalidInput(f"cannot use the database: {_first_line(exc)}") from exc
+    except ValueError as exc:
+        raise InvalidInput(f"DATABASE_URL: {exc}") from exc
+    if revision != head_revision():
+        raise InvalidInput(f"the database is at revision {revision or 'none'}, not "
+                           f"{head_revision()}: run `meli-connector db upgrade`")
+    connector.schema_checked = True
+    return connector
+
+
 @contextmanager
 def database_errors() -> Iterator[None]:
     """Database failures as a one-line :class:`InvalidInput` (the CLI prints those)."""

@@ -10,9 +10,9 @@ from connector_core.domain.errors import InvalidInput
 
 
 def _connector() -> Any:
-    from config import jobs
+    from config.commands.db import migrated_connector
 
-    return jobs.connector()
+    return migrated_connector()
 
 
 def _wait_in_process(connector: Any) -> None:

@@ -120,9 +120,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _connector() -> Any:
-    from config import jobs
+    from config.commands.db import migrated_connector
 
-    return jobs.connector()
+    return migrated_connector()
 
 
 def _progress(what: str) -> Any:

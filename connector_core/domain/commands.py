@@ -34,18 +34,6 @@ class SyncOrder:
 
 
 @frozen
-class RefreshItem:
-    """Re-read an item after an ``items``/``items_prices`` notification and correct drift."""
-
-    account: str
-    item_id: str
-
-    @property
-    def dedup_key(self) -> str:
-        return f"item-{self.account}-{self.item_id}"
-
-
-@frozen
 class ProcessNotification:
     """Handle one stored notification from the inbox."""
 
@@ -68,4 +56,4 @@ class Reconcile:
         return f"reconcile-{self.account}"
 
 
-Command = PushItem | SyncOrder | RefreshItem | ProcessNotification | Reconcile
+Command = PushItem | SyncOrder | ProcessNotification | Reconcile

@@ -225,3 +225,16 @@ def test_metrics_count_ml_calls_jobs_and_pushes(world):
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.get_json()["checks"]["database"] == {"ok": True, "detail": "sqlite"}
+
+
+@pytest.mark.parametrize("argv", [["sync", "stock", "--all"], ["jobs", "failed"],
+                                  ["reconcile"], ["mappings", "verify"],
+                                  ["accounts", "connect", "demo"]])
+def test_commands_on_an_unmigrated_database_say_so_in_one_line(tmp_path, capsys, argv):
+    from config import jobs
+    from config.cli import main
+
+    jobs.use(Connector(Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}")))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "run `meli-connector db upgrade`" in err and len(err.strip().splitlines()) == 1

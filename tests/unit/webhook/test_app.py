@@ -114,6 +114,8 @@ class TestNotifications:
         client, uow, _ = build(WebhookSettings(max_body_bytes=100))
         response = client.post("/notifications", json={**NOTE, "pad": "x" * 200})
         assert response.status_code == 413 and uow.store.inbox == {}
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'connector_notifications_total{outcome="too_large",topic="-"}' in metrics
 
     def test_ip_allow_list_honours_the_configured_proxy(self):
         settings = WebhookSettings(allowed_ips=("54.88.218.97",), trusted_proxies=1)
@@ -123,6 +125,8 @@ class TestNotifications:
         denied = client.post("/notifications", json=NOTE,
                              headers={"X-Forwarded-For": "10.1.2.3"})
         assert (ok.status_code, denied.status_code) == (200, 403)
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'connector_notifications_total{outcome="forbidden_source",topic="-"}' in metrics
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
