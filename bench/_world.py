@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ import redis
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
 from connector_core.domain.accounts import Account, TokenSet
-from connector_core.domain.mapping import Listing, MappingRow, MappingTable
+from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 
 SELLER = 1001
 ACCOUNT = "main"
@@ -51,11 +52,12 @@ def catalog(items: int, with_variations: int, variations: int = 3
     return seed, listings
 
 
-def prepare(connector: Any, listings: list[tuple[str, str, int | None]]) -> None:
-    """Migrate, apply the mapping table and the account, store the refresh token."""
+def prepare(connector: Any, listings: list[tuple[str, str, int | None]],
+            kits: Sequence[Kit] = ()) -> None:
+    """Migrate, apply the mapping table (and kits) and the account, store the refresh token."""
     upgrade(connector.engine)
     table = MappingTable([MappingRow(sku, Listing(ACCOUNT, item, var))
-                          for sku, item, var in listings])
+                          for sku, item, var in listings], kits)
     with connector.uow as uow:
         apply_admin_tables(uow.session, table, accounts=[Account(ACCOUNT, SELLER, "MLA")])
         uow.commit()

@@ -18,24 +18,20 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from _world import ACCOUNT, APP_ID, SELLER, machine, percentile
+from _world import APP_ID, SELLER, machine, percentile, prepare
 from cryptography.fernet import Fernet
 
 from adapters.queues import InProcessTaskQueue
-from adapters.sql.admin import apply_admin_tables
-from adapters.sql.migrate import upgrade
 from config.bootstrap import Connector
 from config.settings import Settings
 from config.wsgi import make_app
-from connector_core.domain.accounts import Account, TokenSet
-from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
+from connector_core.domain.mapping import Kit
 from ml_sandbox import SandboxState
 from ml_sandbox.server import start_sandbox
 
@@ -51,10 +47,9 @@ SEED = {
     "tokens": [{"user_id": SELLER, "refresh_token": "TG-bench-1001", "expires_in": 21600,
                 "access_token": "APP_USR-bench-1001"}],
 }
-TABLE = MappingTable(
-    [MappingRow("A", Listing(ACCOUNT, "MLA1")), MappingRow("A", Listing(ACCOUNT, "MLA2", 21)),
-     MappingRow("B", Listing(ACCOUNT, "MLA2", 22)), MappingRow("KIT", Listing(ACCOUNT, "MLA3"))],
-    [Kit("KIT", {"A": 2})])
+LISTINGS: list[tuple[str, str, int | None]] = [
+    ("A", "MLA1", None), ("A", "MLA2", 21), ("B", "MLA2", 22), ("KIT", "MLA3", None)]
+KITS = [Kit("KIT", {"A": 2})]
 
 
 def main() -> int:
@@ -75,13 +70,7 @@ def main() -> int:
         queue = connector.queue
         assert isinstance(queue, InProcessTaskQueue)
         try:
-            upgrade(connector.engine)
-            with connector.uow as uow:
-                apply_admin_tables(uow.session, TABLE, accounts=[Account(ACCOUNT, SELLER, "MLA")])
-                uow.commit()
-            connector.tokens.save(ACCOUNT, TokenSet(
-                access_token="", refresh_token="TG-bench-1001", user_id=SELLER,
-                expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+            prepare(connector, LISTINGS, KITS)
             web = make_app(connector).test_client()
             connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 100_000},
                                                     {"sku": "B", "quantity": 5}])
