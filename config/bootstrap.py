@@ -330,9 +330,7 @@ class Connector:
                         for account in uow.accounts.list():
                             uow.jobs.add(Reconcile(account.name))
                         uow.commit()
-                    if self.settings.application_id is not None:
-                        recover_missed_notifications(uow=self.uow, marketplace=self.gateway,
-                                                     clock=self.clock)
+                    self._recover_missed()
                     self.dispatch()
                     return now
         except TimeoutError:
@@ -367,15 +365,19 @@ class Connector:
                                       clock=self.clock, since=since)
             lines.append(f"{name}: orders updated since {result.since.isoformat()}: "
                          f"{result.orders_seen} seen, {len(result.orders_queued)} to apply")
-        if self.settings.application_id is None:
-            lines.append("missed notifications: skipped ([connector] application_id is not "
-                         "set)")
-        else:
-            missed = recover_missed_notifications(uow=self.uow, marketplace=self.gateway,
-                                                  clock=self.clock)
-            lines.append(f"missed notifications recovered: {missed}")
+        missed = self._recover_missed()
+        lines.append("missed notifications: skipped ([connector] application_id is not set)"
+                     if missed is None else f"missed notifications recovered: {missed}")
         self.dispatch()
         return lines
+
+    def _recover_missed(self) -> int | None:
+        """Store ``/missed_feeds`` in the inbox; None when no application id is configured
+        (the feed is per application)."""
+        if self.settings.application_id is None:
+            return None
+        return recover_missed_notifications(uow=self.uow, marketplace=self.gateway,
+                                            clock=self.clock)
 
     # --- OAuth: connecting an account -------------------------------------------------------
 
