@@ -9,7 +9,7 @@ restarted empty, a process killed) only delays it until the sweeper dispatches i
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -59,6 +59,23 @@ class RqTaskQueue:
         except Exception as exc:  # redis-py raises many kinds; the caller wants one
             raise ConnectionError(f"could not queue {command.dedup_key}: {exc}") from exc
 
+    def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
+        """One MULTI/EXEC pipeline for the lot. No uniqueness check (a Lua script per job):
+        these keys were never queued, and a job that did run twice would find its row
+        already claimed."""
+        if not jobs:
+            return
+        data = [Queue.prepare_data(
+            JOB_ENTRY_POINT, (command_to_json(command),), timeout=self._job_timeout,
+            result_ttl=600, failure_ttl=self._failure_ttl, description=command.dedup_key,
+            job_id=key, retry=self._retry) for command, key in jobs]
+        try:
+            with self._queue.connection.pipeline() as pipe:
+                self._queue.enqueue_many(data, pipeline=pipe)
+                pipe.execute()
+        except Exception as exc:  # redis-py raises many kinds; the caller wants one
+            raise ConnectionError(f"could not queue {len(jobs)} jobs: {exc}") from exc
+
 
 class InProcessTaskQueue:
     """Runs submitted commands on one background thread, in order (the laptop's worker).
@@ -83,6 +100,10 @@ class InProcessTaskQueue:
                 self._thread.start()
                 self._started = True
         self._queue.put(command)
+
+    def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
+        for command, key in jobs:
+            self.submit(command, dedup_key=key)
 
     def _loop(self) -> None:
         while True:

@@ -14,12 +14,11 @@ least 40% of the bare endpoint's throughput.
 """
 
 import argparse
-import itertools
+import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,36 +41,15 @@ WORKERS, THREADS = 2, 4
 
 
 def load(url: str, seconds: float, connections: int, start: int) -> tuple[int, list[float], int]:
-    """Post for ``seconds`` on ``connections`` threads; (answers, latencies, errors)."""
-    counter = itertools.count(start)
-    latencies: list[list[float]] = [[] for _ in range(connections)]
-    errors = [0] * connections
-    stop = time.monotonic() + seconds
-
-    def run(n: int) -> None:
-        with httpx.Client(timeout=10) as client:
-            while time.monotonic() < stop:
-                order = next(counter)
-                body = {"_id": f"bench-{order}", "resource": f"/orders/{order}",
-                        "user_id": SELLER, "topic": "orders_v2", "application_id": APP_ID,
-                        "attempts": 1}
-                began = time.perf_counter()
-                try:
-                    answer = client.post(url, json=body)
-                    ok = answer.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies[n].append(time.perf_counter() - began)
-                if not ok:
-                    errors[n] += 1
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    flat = [x for part in latencies for x in part]
-    return len(flat), flat, sum(errors)
+    """Post for ``seconds`` on ``connections`` keep-alive connections from a child process
+    (``bench/_load.py``); returns (answers, latencies, errors)."""
+    address = httpx.URL(url)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "_load.py"), str(address.host), str(address.port),
+         str(seconds), str(connections), str(start), str(SELLER), str(APP_ID)],
+        check=True, capture_output=True, timeout=seconds + 60)
+    result = json.loads(out.stdout)
+    return int(result["count"]), [float(x) for x in result["latencies"]], int(result["errors"])
 
 
 def wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

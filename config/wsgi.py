@@ -12,8 +12,8 @@ def make_app(connector: Connector) -> Flask:
     web = settings.raw.get("webhook", {})
     allowed = web.get("allowed_ips")
     services = WebhookServices(
-        uow_factory=connector.uow_factory, clock=connector.clock, bridge=connector.bridge,
-        dispatch=connector.dispatch_soon, health=connector.health,
+        intake=connector.intake, bridge=connector.bridge,
+        dispatch=connector.after_commit, health=connector.health,
         oauth_callback=connector.oauth_callback,
         settings=WebhookSettings(
             application_id=settings.application_id, erp_api_token=settings.erp_api_token,

@@ -107,6 +107,12 @@ class TaskQueue(Protocol):
     def submit(self, command: Command, *, dedup_key: str | None = None,
                replace: bool = False) -> None: ...
 
+    def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
+        """Queue ``(command, key)`` pairs that were never queued before, all or none (one
+        round trip where the queue allows it): the dispatcher's fast path. Raises
+        ``ConnectionError`` when nothing was queued."""
+        ...
+
 
 # --- repositories (all reached through the unit of work) -------------------------------
 
@@ -224,6 +230,18 @@ class InboxRepository(Protocol):
     def unprocessed(self, received_before: datetime, limit: int) -> list[InboxEntry]:
         """Entries still waiting, oldest first (the sweeper re-dispatches these)."""
         ...
+
+
+class NotificationIntake(Protocol):
+    """The webhook's one write before it answers 200: store a notification and queue its
+    processing, atomically.
+
+    Deduplicates exactly as :meth:`InboxRepository.add`; a new entry gets its
+    ``ProcessNotification`` job in the same commit, a duplicate gets none. Returns
+    ``(inbox_id, is_new)``. Durable when it returns. ``received_at`` is the receiver's clock.
+    """
+
+    def receive(self, notification: Notification, raw: dict[str, Any]) -> tuple[int, bool]: ...
 
 
 class CheckpointRepository(Protocol):

@@ -384,3 +384,7 @@ class InMemoryTaskQueue:
         elif any(c.dedup_key == key for c in self.submitted):
             return
         self.submitted.append(command)
+
+    def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
+        for command, key in jobs:
+            self.submit(command, dedup_key=key)

@@ -16,7 +16,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from connector_core.domain.notifications import Notification
-from connector_core.services.notifications import receive_notification
 from webhook_app.errors import error
 from webhook_app.metrics import ACK_SECONDS, NOTIFICATIONS
 from webhook_app.services import WebhookServices
@@ -86,8 +85,7 @@ def receive() -> tuple[Response, int] | Response:
         NOTIFICATIONS.labels(topic=notification.topic, outcome="wrong_application").inc()
         return error(403, "forbidden",
                      f"application_id {notification.application_id} is not this application")
-    entry_id, is_new = receive_notification(notification, body, uow=services.uow_factory(),
-                                            clock=services.clock)
+    entry_id, is_new = services.intake.receive(notification, body)
     if is_new:
         services.dispatch()
     NOTIFICATIONS.labels(topic=notification.topic,

@@ -75,7 +75,12 @@ class StoredJob:
     attempts: int
 
 
-def _job(row: JobRow) -> StoredJob:
+_JOB_COLUMNS = (JobRow.id, JobRow.dedup_key, JobRow.command, JobRow.created_at,
+                JobRow.dispatched_at, JobRow.claimed_at, JobRow.attempts)
+
+
+def _job(row: Any) -> StoredJob:
+    """A ``JobRow``, or a row of :data:`_JOB_COLUMNS`."""
     return StoredJob(id=row.id, dedup_key=row.dedup_key, command=command_from_json(row.command),
                      created_at=row.created_at, dispatched_at=row.dispatched_at,
                      claimed_at=row.claimed_at, attempts=row.attempts)
@@ -124,10 +129,11 @@ class SqlJobOutbox(Repo):
                 .order_by(JobRow.id).limit(limit))
         if self.session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
+        # Columns, not ORM objects: this runs after every burst of notifications.
         stmt = (update(JobRow).where(JobRow.id.in_(pick.scalar_subquery()))
                 .values(dispatched_at=now or self._now())
-                .returning(JobRow).execution_options(synchronize_session=False))
-        rows = self.session.scalars(stmt).all()
+                .returning(*_JOB_COLUMNS).execution_options(synchronize_session=False))
+        rows = self.session.execute(stmt).all()
         return sorted((_job(r) for r in rows), key=lambda j: j.id)
 
     def due(self, older_than: timedelta, limit: int = 100,

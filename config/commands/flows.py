@@ -69,6 +69,7 @@ def _worker(args: argparse.Namespace) -> int:
     connector.sweep()
     if not args.burst:
         connector.start_scheduler()
+        connector.start_relay()
     worker = SimpleWorker([queue], connection=connector.redis, serializer="json")
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     return 0

@@ -67,6 +67,18 @@ def receive_notification(notification: Notification, raw: dict[str, Any], *, uow
     return entry_id, is_new
 
 
+@frozen
+class UnitOfWorkIntake:
+    """:class:`~connector_core.ports.NotificationIntake` over any unit of work (the inbox
+    and job outbox repositories in one transaction): SQLite, and the fakes."""
+
+    uow: UnitOfWork
+    clock: Clock
+
+    def receive(self, notification: Notification, raw: dict[str, Any]) -> tuple[int, bool]:
+        return receive_notification(notification, raw, uow=self.uow, clock=self.clock)
+
+
 def process_notification(cmd: ProcessNotification, *, uow: UnitOfWork, clock: Clock) -> Routing:
     """Route a stored notification and mark it processed, in one transaction (idempotent)."""
     with uow:

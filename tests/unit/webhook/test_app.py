@@ -9,6 +9,7 @@ import pytest
 from connector_core.domain.accounts import Account
 from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.mapping import Listing, MappingRow, MappingTable
+from connector_core.services.notifications import UnitOfWorkIntake
 from erp_bridge import ErpBridge
 from tests.fakes import FakeUnitOfWork, FixedClock, Store
 from webhook_app import WebhookServices, WebhookSettings, create_app
@@ -24,7 +25,7 @@ def build(settings: WebhookSettings | None = None, healthy: bool = True, dispatc
     clock = FixedClock(T)
     dispatched: list[int] = []
     services = WebhookServices(
-        uow_factory=lambda: uow, clock=clock,
+        intake=UnitOfWorkIntake(uow, clock),
         bridge=ErpBridge(lambda: uow, clock, after_commit=lambda: dispatched.append(1)),
         dispatch=dispatch or (lambda: dispatched.append(1)),
         health=lambda: {"database": (True, "ok"), "redis": (healthy, "down" if not healthy

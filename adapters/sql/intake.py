@@ -1,0 +1,134 @@
+"""The webhook's write on PostgreSQL: one statement, one round trip, per notification.
+
+:class:`PostgresIntake` keeps the contract of
+:class:`~connector_core.ports.NotificationIntake` (the inbox's deduplication, and the
+``ProcessNotification`` job of a new entry in the same commit) with a single statement run
+in autocommit mode: a data-modifying CTE counts a duplicate by ML ``_id``, or inserts the
+entry (a duplicate of a waiting entry for the same resource joins it), and inserts the job
+for a new entry. PostgreSQL runs one statement as one transaction, so the entry and its job
+commit together or not at all.
+
+Through a unit of work (:class:`~connector_core.services.notifications.UnitOfWorkIntake`)
+the same write takes five round trips (the pool's ping, ``BEGIN``, three statements,
+``COMMIT``) and the ORM's statement building; at the webhook's rates that was most of its
+CPU. SQLite has no data-modifying CTEs and keeps the unit-of-work path.
+
+The job row is written here, not by :class:`~adapters.sql.outboxes.SqlJobOutbox`, so the
+constructor checks that the command's stored form is still what the SQL builds.
+"""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from adapters.serialization import command_to_json, to_json_document
+from connector_core.domain.commands import ProcessNotification
+from connector_core.domain.notifications import Notification
+from connector_core.ports import Clock
+
+log = logging.getLogger(__name__)
+
+_RECEIVE = """
+WITH seen AS (
+    UPDATE inbox SET duplicates = inbox.duplicates + 1
+    WHERE inbox.id = (SELECT min(id) FROM inbox WHERE ml_id = %(ml_id)s::varchar)
+    RETURNING inbox.id, false AS is_new
+), stored AS (
+    INSERT INTO inbox (topic, resource, user_id, application_id, attempts, sent, received,
+                       ml_id, raw, received_at, duplicates, outcome)
+    SELECT %(topic)s::varchar, %(resource)s::varchar, %(user_id)s::bigint,
+           %(application_id)s::bigint, %(attempts)s::integer, %(sent)s::timestamptz,
+           %(received)s::timestamptz, %(ml_id)s::varchar, %(raw)s::json,
+           %(received_at)s::timestamptz, 0, ''
+    WHERE NOT EXISTS (SELECT 1 FROM seen)
+    ON CONFLICT (topic, resource) WHERE processed_at IS NULL
+    DO UPDATE SET duplicates = inbox.duplicates + 1
+    RETURNING inbox.id, inbox.duplicates = 0 AS is_new
+), queued AS (
+    INSERT INTO jobs (dedup_key, kind, command, created_at, attempts)
+    SELECT %(key_prefix)s::text || stored.id, %(kind)s::varchar,
+           json_build_object(%(tag_name)s::text, %(kind)s::text, %(id_name)s::text, stored.id),
+           %(received_at)s::timestamptz, 0
+    FROM stored WHERE stored.is_new
+    ON CONFLICT (dedup_key) WHERE claimed_at IS NULL DO NOTHING
+)
+SELECT id, is_new FROM seen UNION ALL SELECT id, is_new FROM stored
+"""
+
+
+def _job_shape() -> dict[str, str]:
+    """The parts of a ``ProcessNotification`` job the SQL builds, checked against the
+    serializer and the command's dedup key."""
+    probe = ProcessNotification(inbox_id=7)
+    stored = command_to_json(probe)
+    shape = {"key_prefix": probe.dedup_key.removesuffix("7"), "kind": "ProcessNotification",
+             "tag_name": "type", "id_name": "inbox_id"}
+    if stored != {"type": "ProcessNotification", "inbox_id": 7} or \
+            probe.dedup_key != f"{shape['key_prefix']}7":
+        raise RuntimeError(f"PostgresIntake builds ProcessNotification jobs as "
+                           f"{{'type': ..., 'inbox_id': ...}} keyed '{shape['key_prefix']}<id>'; "
+                           f"the serializer now writes {stored!r} keyed {probe.dedup_key!r}")
+    return shape
+
+
+class PostgresIntake:
+    """:class:`~connector_core.ports.NotificationIntake` in one statement on PostgreSQL.
+
+    ``engine`` should be its own (see ``config.bootstrap``): autocommit, and no ping on
+    checkout; a connection found dead is dropped and the statement tried once more on a new
+    one (safe: a first attempt that did commit makes the second a duplicate).
+    """
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        if engine.dialect.name != "postgresql":
+            raise ValueError(f"PostgresIntake needs PostgreSQL, not {engine.dialect.name}")
+        self._engine = engine
+        self._clock = clock
+        self._shape = _job_shape()
+
+    def receive(self, notification: Notification, raw: dict[str, Any]) -> tuple[int, bool]:
+        n = notification
+        params = {**self._shape, "topic": n.topic, "resource": n.resource,
+                  "user_id": n.user_id, "application_id": n.application_id,
+                  "attempts": n.attempts, "sent": _aware(n.sent),
+                  "received": _aware(n.received), "ml_id": n.ml_id,
+                  "raw": json.dumps(to_json_document(raw)),
+                  "received_at": _aware(self._clock.now())}
+        for attempt in (1, 2):
+            connection = self._engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(_RECEIVE, params)
+                row = cursor.fetchone()
+                cursor.close()
+                if row is None:
+                    raise RuntimeError("the inbox statement returned no row")
+                return int(row[0]), bool(row[1])
+            except Exception as exc:
+                if attempt == 1 and _connection_lost(connection):
+                    log.warning("database connection lost (%s); storing the notification "
+                                "again on a new one", exc)
+                    connection.invalidate()
+                    continue
+                raise
+            finally:
+                connection.close()  # back to the pool (or discarded if invalidated)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+
+def _connection_lost(connection: Any) -> bool:
+    dbapi = connection.dbapi_connection
+    return dbapi is None or bool(getattr(dbapi, "closed", False)) or \
+        getattr(getattr(dbapi, "info", None), "status", None) not in (None, 0)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the connector stores aware times only")
+    return value

@@ -1,0 +1,148 @@
+"""The webhook's write: ``PostgresIntake`` (one statement) keeps the contract of the
+unit-of-work intake, row for row, and holds under concurrent duplicates and a lost
+connection."""
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text
+
+from adapters.serialization import command_from_json
+from adapters.sql.engine import make_engine, make_session_factory
+from adapters.sql.intake import PostgresIntake
+from adapters.sql.rows import InboxRow, JobRow
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from connector_core.domain.commands import ProcessNotification
+from connector_core.domain.notifications import Notification
+from connector_core.ports import NotificationIntake
+from connector_core.services.notifications import UnitOfWorkIntake
+from tests.fakes import FixedClock
+from tests.integration.sql.conftest import Databases, clean_engine
+
+T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+
+def note(resource: str, *, ml_id: str | None = None, topic: str = "orders_v2") -> Notification:
+    return Notification(topic=topic, resource=resource, user_id=468424240,
+                        application_id=5503910054141466, attempts=1,
+                        sent=T0 - timedelta(seconds=1), received=T0, ml_id=ml_id)
+
+
+@pytest.fixture
+def intake_engine(databases: Databases) -> Iterator[Engine]:
+    clean_engine(databases, "postgresql")
+    engine = make_engine(databases.urls["postgresql"], pool_pre_ping=False,
+                         isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def make_intakes(engine: Engine, clock: FixedClock) -> dict[str, NotificationIntake]:
+    return {"one statement": PostgresIntake(engine, clock),
+            "unit of work": UnitOfWorkIntake(
+                SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock), clock)}
+
+
+def scenario(intake: NotificationIntake, engine: Engine, clock: FixedClock) -> list[Any]:
+    """Every deduplication rule in turn; returns what each call answered."""
+    answers: list[Any] = []
+    raw = {"resource": "/orders/1", "nested": {"n": 1}, "list": [1, "a"]}
+    answers.append(intake.receive(note("/orders/1", ml_id="a"), raw))         # new
+    answers.append(intake.receive(note("/orders/1", ml_id="b"), {}))          # same resource
+    answers.append(intake.receive(note("/orders/1", topic="items"), {}))     # other topic
+    answers.append(intake.receive(note("/orders/2"), {}))                     # no ML _id
+    with engine.begin() as conn:  # the first entry is processed
+        conn.execute(text("UPDATE inbox SET processed_at = :at, outcome = 'done' "
+                          "WHERE resource = '/orders/1' AND topic = 'orders_v2'"), {"at": T0})
+    clock.advance(5)
+    answers.append(intake.receive(note("/orders/1", ml_id="a"), {}))          # ML retry
+    answers.append(intake.receive(note("/orders/1", ml_id="c"), {}))          # new work
+    return answers
+
+
+def table_state(engine: Engine) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    with engine.connect() as conn:
+        inbox = [tuple(r) for r in conn.execute(
+            select(InboxRow.topic, InboxRow.resource, InboxRow.user_id, InboxRow.application_id,
+                   InboxRow.attempts, InboxRow.sent, InboxRow.received, InboxRow.ml_id,
+                   InboxRow.raw, InboxRow.received_at, InboxRow.duplicates, InboxRow.outcome)
+            .order_by(InboxRow.id))]
+        jobs = [(r.dedup_key.split("-")[0], r.kind, command_from_json(r.command).__class__,
+                 r.created_at, r.attempts, r.dispatched_at, r.claimed_at)
+                for r in conn.execute(select(JobRow).order_by(JobRow.id))]
+    return inbox, jobs
+
+
+def test_one_statement_writes_what_the_unit_of_work_writes(
+        databases: Databases, intake_engine: Engine) -> None:
+    results = {}
+    for name in ("unit of work", "one statement"):
+        clean_engine(databases, "postgresql")
+        clock = FixedClock(T0)
+        intake = make_intakes(intake_engine, clock)[name]
+        answers = scenario(intake, intake_engine, clock)
+        results[name] = ([new for _, new in answers], table_state(intake_engine))
+        ids = [entry_id for entry_id, _ in answers]
+        # the duplicates name the entry they joined
+        assert ids[1] == ids[0] and ids[4] == ids[0]
+        assert len({ids[0], ids[2], ids[3], ids[5]}) == 4
+    assert results["one statement"] == results["unit of work"]
+    news, (inbox, jobs) = results["one statement"]
+    assert news == [True, False, True, True, False, True]
+    assert [row[-2] for row in inbox] == [2, 0, 0, 0]  # duplicates counted on the first
+    assert len(jobs) == 4 and all(kind == "ProcessNotification" for _, kind, *_ in jobs)
+
+
+def test_the_job_of_a_new_entry_names_it(intake_engine: Engine) -> None:
+    clock = FixedClock(T0)
+    entry_id, new = PostgresIntake(intake_engine, clock).receive(note("/orders/9"), {})
+    assert new
+    with intake_engine.connect() as conn:
+        job = conn.execute(select(JobRow)).one()
+    assert command_from_json(job.command) == ProcessNotification(entry_id)
+    assert job.dedup_key == ProcessNotification(entry_id).dedup_key
+    assert job.created_at == T0
+
+
+def test_concurrent_duplicates_store_one_entry_and_one_job(intake_engine: Engine) -> None:
+    intake = PostgresIntake(intake_engine, FixedClock(T0))
+    answers: list[tuple[int, bool]] = []
+    barrier = threading.Barrier(8)
+
+    def post(n: int) -> None:
+        barrier.wait()
+        for resource in ("/orders/1", "/orders/2", "/orders/3"):
+            answers.append(intake.receive(note(resource, ml_id=f"{resource}-{n}"), {}))
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(new for _, new in answers) == 3
+    with intake_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM inbox")) == 3
+        assert conn.scalar(text("SELECT sum(duplicates) FROM inbox")) == 21
+        assert conn.scalar(text("SELECT count(*) FROM jobs")) == 3
+
+
+def test_a_connection_the_server_dropped_is_replaced(databases: Databases,
+                                                     intake_engine: Engine) -> None:
+    intake = PostgresIntake(intake_engine, FixedClock(T0))
+    intake.receive(note("/orders/1"), {})  # the pool now holds one connection
+    with intake_engine.connect() as pooled:
+        pid = pooled.scalar(text("SELECT pg_backend_pid()"))
+    with databases.engine("postgresql").connect() as admin:
+        assert admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    _, new = intake.receive(note("/orders/2"), {})
+    assert new
+    with intake_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM jobs")) == 2
+
+
+def test_refuses_other_databases(sqlite_engine: Engine) -> None:
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        PostgresIntake(sqlite_engine, FixedClock(T0))
