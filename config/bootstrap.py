@@ -19,6 +19,7 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from adapters.ml_api.factory import MlApi, build_ml_api
 from adapters.ml_api.oauth import authorization_url
@@ -102,12 +103,12 @@ class Connector:
     @cached_property
     def intake(self) -> NotificationIntake:
         """How the webhook stores a notification with its job: one autocommit statement on
-        PostgreSQL (its own small pool, no ping per checkout: the hot path of every web
+        PostgreSQL, on a connection each web server thread keeps (the hot path of every web
         process), the unit of work elsewhere."""
         if self.engine.dialect.name != "postgresql":
             return UnitOfWorkIntake(self.uow, self.clock)
         engine = make_engine(self.engine.url.render_as_string(hide_password=False),
-                             pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+                             poolclass=NullPool, isolation_level="AUTOCOMMIT")
         return PostgresIntake(engine, self.clock)
 
     @cached_property

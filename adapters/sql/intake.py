@@ -19,6 +19,8 @@ constructor checks that the command's stored form is still what the SQL builds.
 
 import json
 import logging
+import re
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +59,10 @@ WITH seen AS (
 )
 SELECT id, is_new FROM seen UNION ALL SELECT id, is_new FROM stored
 """
+# psycopg binds a tuple faster than a dict: the same statement with positional parameters,
+# and the names to fill them from.
+_PARAMS = tuple(re.findall(r"%\((\w+)\)s", _RECEIVE))
+_RECEIVE_POSITIONAL = re.sub(r"%\((\w+)\)s", "%s", _RECEIVE)
 
 
 def _job_shape() -> dict[str, str]:
@@ -77,9 +83,12 @@ def _job_shape() -> dict[str, str]:
 class PostgresIntake:
     """:class:`~connector_core.ports.NotificationIntake` in one statement on PostgreSQL.
 
-    ``engine`` should be its own (see ``config.bootstrap``): autocommit, and no ping on
-    checkout; a connection found dead is dropped and the statement tried once more on a new
-    one (safe: a first attempt that did commit makes the second a duplicate).
+    ``engine`` should be its own (see ``config.bootstrap``): autocommit, no pool (each
+    calling thread opens one connection and keeps it: web server threads live as long as
+    their process, and a pool checkout per call costs more than the statement's own Python
+    work); a connection found dead is dropped
+    and the statement tried once more on a new one (safe: a first attempt that did commit
+    makes the second a duplicate).
     """
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
@@ -88,35 +97,45 @@ class PostgresIntake:
         self._engine = engine
         self._clock = clock
         self._shape = _job_shape()
+        self._local = threading.local()
 
     def receive(self, notification: Notification, raw: dict[str, Any]) -> tuple[int, bool]:
         n = notification
-        params = {**self._shape, "topic": n.topic, "resource": n.resource,
+        values = {**self._shape, "topic": n.topic, "resource": n.resource,
                   "user_id": n.user_id, "application_id": n.application_id,
                   "attempts": n.attempts, "sent": _aware(n.sent),
-                  "received": _aware(n.received), "ml_id": n.ml_id,
-                  "raw": json.dumps(to_json_document(raw)),
+                  "received": _aware(n.received), "ml_id": n.ml_id, "raw": _json(raw),
                   "received_at": _aware(self._clock.now())}
+        params = tuple(values[name] for name in _PARAMS)
         for attempt in (1, 2):
-            connection = self._engine.raw_connection()
+            connection = self._connection()
             try:
-                cursor = connection.cursor()
-                cursor.execute(_RECEIVE, params)
-                row = cursor.fetchone()
-                cursor.close()
-                if row is None:
-                    raise RuntimeError("the inbox statement returned no row")
-                return int(row[0]), bool(row[1])
+                with connection.cursor() as cursor:
+                    cursor.execute(_RECEIVE_POSITIONAL, params)
+                    row = cursor.fetchone()
             except Exception as exc:
-                if attempt == 1 and _connection_lost(connection):
+                self._local.connection = None
+                lost = _connection_lost(connection)
+                if lost:
+                    connection.invalidate()
+                else:
+                    connection.close()
+                if attempt == 1 and lost:
                     log.warning("database connection lost (%s); storing the notification "
                                 "again on a new one", exc)
-                    connection.invalidate()
                     continue
                 raise
-            finally:
-                connection.close()  # back to the pool (or discarded if invalidated)
+            if row is None:
+                raise RuntimeError("the inbox statement returned no row")
+            return int(row[0]), bool(row[1])
         raise AssertionError("unreachable")
+
+    def _connection(self) -> Any:
+        """This thread's connection, opened on its first call."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._engine.raw_connection()
+        return connection
 
     def dispose(self) -> None:
         self._engine.dispose()
@@ -126,6 +145,13 @@ def _connection_lost(connection: Any) -> bool:
     dbapi = connection.dbapi_connection
     return dbapi is None or bool(getattr(dbapi, "closed", False)) or \
         getattr(getattr(dbapi, "info", None), "status", None) not in (None, 0)
+
+
+def _json(raw: dict[str, Any]) -> str:
+    try:
+        return json.dumps(raw)  # a parsed request body: JSON types only
+    except TypeError:
+        return json.dumps(to_json_document(raw))
 
 
 def _aware(value: datetime | None) -> datetime | None:

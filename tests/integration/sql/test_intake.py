@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.pool import NullPool
 
 from adapters.serialization import command_from_json
 from adapters.sql.engine import make_engine, make_session_factory
@@ -34,7 +35,7 @@ def note(resource: str, *, ml_id: str | None = None, topic: str = "orders_v2") -
 @pytest.fixture
 def intake_engine(databases: Databases) -> Iterator[Engine]:
     clean_engine(databases, "postgresql")
-    engine = make_engine(databases.urls["postgresql"], pool_pre_ping=False,
+    engine = make_engine(databases.urls["postgresql"], poolclass=NullPool,
                          isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
@@ -132,11 +133,12 @@ def test_concurrent_duplicates_store_one_entry_and_one_job(intake_engine: Engine
 def test_a_connection_the_server_dropped_is_replaced(databases: Databases,
                                                      intake_engine: Engine) -> None:
     intake = PostgresIntake(intake_engine, FixedClock(T0))
-    intake.receive(note("/orders/1"), {})  # the pool now holds one connection
-    with intake_engine.connect() as pooled:
-        pid = pooled.scalar(text("SELECT pg_backend_pid()"))
-    with databases.engine("postgresql").connect() as admin:
-        assert admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    intake.receive(note("/orders/1"), {})  # this thread now keeps a connection
+    with databases.engine("postgresql").connect() as admin:  # drop every other session
+        killed = admin.scalars(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all()
+    assert killed and all(killed)
     _, new = intake.receive(note("/orders/2"), {})
     assert new
     with intake_engine.connect() as conn:
