@@ -245,13 +245,28 @@ class Connector:
             self.dispatch_soon()
 
     def _dispatch_loop(self) -> None:
+        timeout = self._relay_poll
         while True:
-            if self._wake.wait(self._relay_poll):
+            if self._wake.wait(timeout):
                 # Let the commits of the next few milliseconds join this batch: under a
                 # burst, one batch per wake-up would cost a round of SQL and Redis per job.
                 time.sleep(DISPATCH_GATHER_SECONDS)
             self._wake.clear()
             self.dispatch()
+            timeout = self._relay_poll if self._relay_poll is not None else self._next_due_in()
+
+    def _next_due_in(self) -> float | None:
+        """Seconds until the earliest held-back job is due (None: none waits); the
+        dispatcher sleeps that long unless woken."""
+        try:
+            with self.uow as uow:
+                due = uow.jobs.next_due()
+        except Exception as exc:
+            log.warning("could not read the held-back jobs (%s); retrying in 1 s", exc)
+            return 1.0
+        if due is None:
+            return None
+        return max(0.0, (due - self.clock.now()).total_seconds()) + 0.001
 
     @property
     def _job_timeout(self) -> float:
@@ -472,7 +487,8 @@ class Connector:
 
     @cached_property
     def bridge(self) -> ErpBridge:
-        return ErpBridge(self.uow_factory, self.clock, after_commit=self.after_commit)
+        return ErpBridge(self.uow_factory, self.clock, after_commit=self.after_commit,
+                         push_delay_seconds=self.settings.push_delay_seconds)
 
     def health(self) -> Mapping[str, tuple[bool, str]]:
         checks: dict[str, tuple[bool, str]] = {}

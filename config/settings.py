@@ -20,6 +20,11 @@ def _positive(_instance: object, attribute: Any, value: float) -> None:
         raise InvalidInput(f"{attribute.name} must be > 0, got {value}")
 
 
+def _not_negative(_instance: object, attribute: Any, value: float) -> None:
+    if value < 0:
+        raise InvalidInput(f"{attribute.name} must be >= 0, got {value}")
+
+
 @frozen(kw_only=True)
 class Settings:
     database_url: str = "sqlite:///connector.db"
@@ -39,6 +44,7 @@ class Settings:
     queue_name: str = "meli-connector"
     job_timeout_seconds: float = field(default=120.0, validator=_positive)
     sweep_interval_seconds: float = field(default=30.0, validator=_positive)
+    push_delay_seconds: float = field(default=0.0, validator=_not_negative)
     raw: Mapping[str, Any] = field(factory=dict, repr=False)
 
     @classmethod
@@ -58,7 +64,8 @@ class Settings:
         section = raw.get("connector", {})
         known = {"rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
                  "application_id", "database_url", "redis_url",
-                 "ml_api_url", "queue_name", "job_timeout_seconds", "sweep_interval_seconds"}
+                 "ml_api_url", "queue_name", "job_timeout_seconds", "sweep_interval_seconds",
+                 "push_delay_seconds"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise InvalidInput(f"{path}: [connector] has unknown keys: {', '.join(unknown)}")

@@ -205,9 +205,13 @@ class JobOutbox(Protocol):
     ``add`` stores the command in the same transaction as the state change that caused it.
     While a command with the same dedup key is waiting (not yet claimed by a runner), a new
     one joins it and ``add`` returns False: this is how pushes to one item coalesce.
+
+    ``not_before`` holds a job back until then (a coalescing window: changes arriving in it
+    join the waiting job). A job added without it is due now, and a waiting job it joins
+    becomes due now too; joining never pushes a waiting job later.
     """
 
-    def add(self, command: Command) -> bool: ...
+    def add(self, command: Command, *, not_before: datetime | None = None) -> bool: ...
 
 
 class InboxRepository(Protocol):

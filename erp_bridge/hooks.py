@@ -10,7 +10,7 @@ Example (an Odoo addon; see ``docs/odoo.md`` for the full sketch)::
 """
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,10 +43,16 @@ class ErpBridge:
     """The ERP's side of the connector. ``after_commit`` moves queued jobs to the workers."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock,
-                 after_commit: Callable[[], object] = lambda: None) -> None:
+                 after_commit: Callable[[], object] = lambda: None, *,
+                 push_delay_seconds: float = 0.0) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._after_commit = after_commit
+        self._push_delay = timedelta(seconds=push_delay_seconds)
+
+    def _push_not_before(self) -> datetime | None:
+        """Stock and price pushes wait out the coalescing window (``push_delay_seconds``)."""
+        return self._clock.now() + self._push_delay if self._push_delay else None
 
     def stock_changed(self, sku: str | None = None, quantity: int | None = None,
                       warehouse: str = DEFAULT_WAREHOUSE, as_of: datetime | str | None = None,
@@ -59,7 +65,8 @@ class ErpBridge:
 
     def stock_changed_json(self, body: Any) -> StockChangeResult:
         reports = parse_stock(body, self._clock.now())
-        result = erp_stock_changed(reports, uow=self._uow())
+        result = erp_stock_changed(reports, uow=self._uow(),
+                                   push_not_before=self._push_not_before())
         self._after_commit()
         return result
 
@@ -72,7 +79,8 @@ class ErpBridge:
 
     def price_changed_json(self, body: Any) -> PriceChangeResult:
         prices = parse_prices(body, self._clock.now())
-        result = erp_price_changed(prices, uow=self._uow())
+        result = erp_price_changed(prices, uow=self._uow(),
+                                   push_not_before=self._push_not_before())
         self._after_commit()
         return result
 

@@ -53,6 +53,7 @@ class Store:
     events: list[ErpEvent] = field(factory=list)
     audit: list[AuditEntry] = field(factory=list)
     jobs: list[Command] = field(factory=list)
+    job_not_before: dict[str, datetime | None] = field(factory=dict)
     inbox: dict[int, InboxEntry] = field(factory=dict)
     checkpoints: dict[tuple[str, str], datetime] = field(factory=dict)
 
@@ -159,11 +160,14 @@ class FakeAudit(_Repo):
 
 
 class FakeJobs(_Repo):
-    def add(self, command: Command) -> bool:
+    def add(self, command: Command, *, not_before: datetime | None = None) -> bool:
         key = command.dedup_key
         if any(c.dedup_key == key for c in self.s.jobs):
+            if not_before is None:
+                self.s.job_not_before[key] = None
             return False
         self.s.jobs.append(command)
+        self.s.job_not_before[key] = not_before
         return True
 
 

@@ -101,14 +101,29 @@ class SqlJobOutbox(Repo):
         super().__init__(session_of)
         self._now = now
 
-    def add(self, command: Command) -> bool:
+    def add(self, command: Command, *, not_before: datetime | None = None) -> bool:
         stmt = insert_for(self.session, JobRow).values(
             dedup_key=command.dedup_key, kind=type(command).__name__,
-            command=command_to_json(command), created_at=self._now(), attempts=0)
+            command=command_to_json(command), created_at=self._now(), attempts=0,
+            not_before=not_before)
         stmt = stmt.on_conflict_do_nothing(
             index_elements=[JobRow.dedup_key], index_where=JobRow.claimed_at.is_(None),
         ).returning(JobRow.id)
-        return self.session.execute(stmt).first() is not None
+        if self.session.execute(stmt).first() is not None:
+            return True
+        if not_before is None:  # an urgent twin: the waiting job is due now
+            self.session.execute(
+                update(JobRow)
+                .where(JobRow.dedup_key == command.dedup_key, JobRow.claimed_at.is_(None),
+                       JobRow.dispatched_at.is_(None), JobRow.not_before.is_not(None))
+                .values(not_before=None).execution_options(synchronize_session=False))
+        return False
+
+    def next_due(self) -> datetime | None:
+        """When the earliest job held back (``not_before``) and not yet dispatched is due."""
+        return self.session.scalar(
+            select(func.min(JobRow.not_before))
+            .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None)))
 
     def waiting(self, limit: int = 1000) -> list[StoredJob]:
         """Unclaimed jobs, oldest first."""
@@ -124,14 +139,16 @@ class SqlJobOutbox(Repo):
         Concurrent dispatchers (every web process after every notification) take disjoint
         jobs: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writer at a time on SQLite. A job
         marked but not queued (the queue was down) is found again by :meth:`due`."""
+        at = now or self._now()
         pick = (select(JobRow.id)
-                .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None))
+                .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None),
+                       JobRow.not_before.is_(None) | (JobRow.not_before <= at))
                 .order_by(JobRow.id).limit(limit))
         if self.session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         # Columns, not ORM objects: this runs after every burst of notifications.
         stmt = (update(JobRow).where(JobRow.id.in_(pick.scalar_subquery()))
-                .values(dispatched_at=now or self._now())
+                .values(dispatched_at=at)
                 .returning(*_JOB_COLUMNS).execution_options(synchronize_session=False))
         rows = self.session.execute(stmt).all()
         return sorted((_job(r) for r in rows), key=lambda j: j.id)
@@ -142,7 +159,8 @@ class SqlJobOutbox(Repo):
         cutoff = (now or self._now()) - older_than
         stmt = (select(JobRow)
                 .where(JobRow.claimed_at.is_(None), JobRow.created_at < cutoff,
-                       (JobRow.dispatched_at.is_(None)) | (JobRow.dispatched_at < cutoff))
+                       (JobRow.dispatched_at.is_(None)) | (JobRow.dispatched_at < cutoff),
+                       JobRow.not_before.is_(None) | (JobRow.not_before < cutoff))
                 .order_by(JobRow.id).limit(limit))
         return [_job(r) for r in self._all(stmt)]
 

@@ -229,6 +229,7 @@ class JobRow(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)  # held back until then
 
 
 class InboxRow(Base):

@@ -1,6 +1,7 @@
 """Which items must be pushed when some SKUs' stock or price changes (rules 1 and 2)."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from connector_core.domain.commands import PushItem
 from connector_core.domain.mapping import KitCatalog
@@ -15,8 +16,10 @@ def related_skus(skus: Iterable[str], kits: KitCatalog) -> set[str]:
 
 
 def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
-                          kits: KitCatalog | None = None) -> list[PushItem]:
-    """Add one :class:`PushItem` per item that sells any SKU related to ``skus``."""
+                          kits: KitCatalog | None = None, *,
+                          not_before: datetime | None = None) -> list[PushItem]:
+    """Add one :class:`PushItem` per item that sells any SKU related to ``skus`` (held back
+    until ``not_before``, if given)."""
     skus = set(skus)
     if not skus:
         return []
@@ -25,5 +28,5 @@ def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
     items = sorted({row.listing.item_key for row in rows if row.active})
     pushes = [PushItem(account, item_id) for account, item_id in items]
     for push in pushes:
-        uow.jobs.add(push)
+        uow.jobs.add(push, not_before=not_before)
     return pushes

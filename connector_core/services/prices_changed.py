@@ -1,6 +1,7 @@
 """Use case: the ERP reports a SKU's cost and/or list price (rule 6 inputs)."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from attrs import frozen
 
@@ -16,9 +17,11 @@ class PriceChangeResult:
     pushes: tuple[PushItem, ...]
 
 
-def erp_price_changed(updates: Sequence[ErpPrice], *, uow: UnitOfWork) -> PriceChangeResult:
+def erp_price_changed(updates: Sequence[ErpPrice], *, uow: UnitOfWork,
+                      push_not_before: datetime | None = None) -> PriceChangeResult:
     """Merge each update field by field (an older field never overwrites a newer one), then
-    queue a push for every item selling the SKU or a kit that contains it."""
+    queue a push for every item selling the SKU or a kit that contains it (held back until
+    ``push_not_before``, if given)."""
     with uow:
         stored = uow.prices.erp_prices({u.sku for u in updates})
         changed = []
@@ -28,6 +31,6 @@ def erp_price_changed(updates: Sequence[ErpPrice], *, uow: UnitOfWork) -> PriceC
                 uow.prices.save_erp_price(merged)
                 stored[update.sku] = merged
                 changed.append(update.sku)
-        pushes = queue_pushes_for_skus(uow, changed)
+        pushes = queue_pushes_for_skus(uow, changed, not_before=push_not_before)
         uow.commit()
     return PriceChangeResult(tuple(changed), tuple(pushes))

@@ -1,6 +1,7 @@
 """Use case: the ERP reports free quantities (CONTRACT §1 rule 1, §6 "stock changed")."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from attrs import frozen
 
@@ -17,8 +18,10 @@ class StockChangeResult:
     pushes: tuple[PushItem, ...]
 
 
-def erp_stock_changed(reports: Sequence[StockReport], *, uow: UnitOfWork) -> StockChangeResult:
-    """Record the reports and queue a push for every item whose figure may have moved.
+def erp_stock_changed(reports: Sequence[StockReport], *, uow: UnitOfWork,
+                      push_not_before: datetime | None = None) -> StockChangeResult:
+    """Record the reports and queue a push for every item whose figure may have moved (held
+    back until ``push_not_before``, if given: the ERP's coalescing window).
 
     A report older than (or as old as) the stored one for its SKU and warehouse is ignored,
     so replays and late deliveries change nothing. Holds the ERP has now accounted for *and*
@@ -37,6 +40,6 @@ def erp_stock_changed(reports: Sequence[StockReport], *, uow: UnitOfWork) -> Sto
             latest = {s: t for s in skus if (t := view.latest_report_at(s)) is not None}
             done = settled_holds(uow.stock.holds_for_skus(skus), latest)
             uow.stock.delete_holds(h.key for h in done)
-        pushes = queue_pushes_for_skus(uow, skus)
+        pushes = queue_pushes_for_skus(uow, skus, not_before=push_not_before)
         uow.commit()
     return StockChangeResult(tuple(applied), tuple(stale), tuple(pushes))

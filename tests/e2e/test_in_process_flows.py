@@ -2,10 +2,12 @@
 sockets, the real ML gateway (OAuth refresh, rate limiter), and the web app."""
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from attrs import evolve
 from cryptography.fernet import Fernet
 
 from adapters.sql.admin import apply_admin_tables
@@ -238,3 +240,23 @@ def test_commands_on_an_unmigrated_database_say_so_in_one_line(tmp_path, capsys,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "run `meli-connector db upgrade`" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_burst_of_erp_changes_inside_the_push_delay_is_one_put_per_item(world):
+    connector, sandbox, _ = world
+    delayed = Connector(evolve(connector.settings, push_delay_seconds=0.6))
+    try:
+        since = time.time()
+        for sku, quantity in (("A", 10), ("B", 4), ("A", 8), ("B", 3), ("A", 6)):
+            delayed.bridge.stock_changed(sku, quantity)  # each hook wakes the dispatcher
+        time.sleep(0.3)
+        assert [c for c in sandbox.calls(since) if c["method"] == "PUT"] == []  # held back
+        deadline = time.monotonic() + 10
+        while figures(sandbox) != (6, 6, 3, 9, 3) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        delayed.queue.join()
+        assert figures(sandbox) == (6, 6, 3, 9, 3)
+        puts = sorted(c["path"] for c in sandbox.calls(since) if c["method"] == "PUT")
+        assert puts == ["/items/MLA1", "/items/MLA2", "/items/MLA3"]
+    finally:
+        delayed.close()

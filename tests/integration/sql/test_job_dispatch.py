@@ -1,6 +1,7 @@
 """Dispatching the job outbox: each job is taken once, however many processes dispatch."""
 
 import threading
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -67,3 +68,41 @@ def test_concurrent_dispatchers_take_disjoint_jobs(pg_engine: Engine) -> None:
     assert not_blocked == [True], "the second dispatcher waited for the first's rows"
     assert len(taken["first"]) == 10 and len(taken["second"]) == 30
     assert not set(taken["first"]) & set(taken["second"])
+
+
+def test_a_held_back_job_waits_for_its_time_and_an_urgent_twin_releases_it(
+        sql_uow: SqlAlchemyUnitOfWork, clock: FixedClock) -> None:
+    t0 = clock.now()
+    window = t0 + timedelta(seconds=2)
+    with sql_uow:
+        assert sql_uow.jobs.add(PushItem("main", "MLA1"), not_before=window)
+        # a later change joins it without moving the window
+        assert not sql_uow.jobs.add(PushItem("main", "MLA1"),
+                                    not_before=window + timedelta(seconds=1))
+        assert sql_uow.jobs.add(PushItem("main", "MLA2"), not_before=window)
+        sql_uow.commit()
+    with sql_uow:
+        assert sql_uow.jobs.take_for_dispatch(now=t0 + timedelta(seconds=1)) == []
+        assert sql_uow.jobs.next_due() == window
+        # the sweeper leaves it alone too, however old its row
+        assert sql_uow.jobs.due(timedelta(seconds=30), now=t0 + timedelta(seconds=31)) == []
+        assert not sql_uow.jobs.add(PushItem("main", "MLA2"))  # an order: due now
+        taken = sql_uow.jobs.take_for_dispatch(now=t0 + timedelta(seconds=1))
+        assert [j.command.item_id for j in taken] == ["MLA2"]
+        later = sql_uow.jobs.take_for_dispatch(now=window)
+        sql_uow.commit()
+    assert [j.command.item_id for j in later] == ["MLA1"]
+    with sql_uow:
+        assert sql_uow.jobs.next_due() is None
+
+
+def test_the_sweeper_takes_a_held_back_job_once_it_is_overdue(
+        sql_uow: SqlAlchemyUnitOfWork, clock: FixedClock) -> None:
+    t0 = clock.now()
+    with sql_uow:
+        sql_uow.jobs.add(PushItem("main", "MLA1"), not_before=t0 + timedelta(seconds=5))
+        sql_uow.commit()
+    with sql_uow:
+        assert sql_uow.jobs.due(timedelta(seconds=30), now=t0 + timedelta(seconds=34)) == []
+        overdue = sql_uow.jobs.due(timedelta(seconds=30), now=t0 + timedelta(seconds=36))
+    assert [j.command.item_id for j in overdue] == ["MLA1"]

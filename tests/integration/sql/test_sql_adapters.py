@@ -1,5 +1,6 @@
 """What only the SQL side has: migrations, the job dispatcher's API, tokens, locks, indexes."""
 
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from alembic.migration import MigrationContext
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select, text
 
+from adapters.serialization import command_to_json
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
 from adapters.sql.migrate import current_revision, head_revision, upgrade
@@ -42,11 +44,13 @@ class TestMigrations:
     def test_every_step_upgrades_a_database_in_use(self, tmp_path: Path) -> None:
         engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
         upgrade(engine, "0001")
-        uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
-        with uow:
-            uow.jobs.add(PushItem("main", "MLA1"))
-            uow.commit()
+        with engine.begin() as conn:  # a job written by the 0001 code (its columns only)
+            conn.execute(text(
+                "INSERT INTO jobs (dedup_key, kind, command, created_at, attempts) VALUES "
+                "('push-main-MLA1', 'PushItem', :command, '2026-11-01 10:00:00', 0)"),
+                {"command": json.dumps(command_to_json(PushItem("main", "MLA1")))})
         upgrade(engine)
+        uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
         assert current_revision(engine) == head_revision()
         with uow:
             assert [j.command for j in uow.jobs.waiting()] == [PushItem("main", "MLA1")]

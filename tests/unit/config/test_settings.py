@@ -25,12 +25,19 @@ def test_defaults_without_a_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = Settings.load({})
     assert settings.redis_url is None and settings.ml_api_url == "https://api.mercadolibre.com"
+    assert settings.push_delay_seconds == 0
+
+
+def test_push_delay_from_the_file(tmp_path):
+    path = write(tmp_path, "[connector]\npush_delay_seconds = 1.5\n")
+    assert Settings.load({"CONNECTOR_CONFIG": str(path)}).push_delay_seconds == 1.5
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[connector]\nrate_limit = 3\n", "[connector] has unknown keys: rate_limit"),
     ("[webhook]\nallowed = []\n", "[webhook] has unknown keys: allowed"),
     ("[connector]\nrate_limit_per_second = 0\n", "rate_limit_per_second must be > 0"),
+    ("[connector]\npush_delay_seconds = -1\n", "push_delay_seconds must be >= 0"),
     ("[connector\n", "connector.toml"),
 ])
 def test_bad_files_are_one_line_errors(tmp_path, text, message):

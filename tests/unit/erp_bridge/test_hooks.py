@@ -91,3 +91,20 @@ def test_the_event_feed_pages_with_a_cursor(bridge, uow):
     assert body["type"] == "order.paid" and body["order"]["lines"][0]["unit_price"] == 9.9
     with pytest.raises(InvalidInput, match=r"limit: expected 1\.\.500"):
         bridge.events(limit=0)
+
+
+def test_with_a_push_delay_erp_pushes_wait_out_the_window_and_an_order_does_not(uow):
+    bridge = ErpBridge(lambda: uow, FixedClock(T), push_delay_seconds=2.5)
+    bridge.stock_changed("A", 12)
+    assert uow.store.job_not_before == {"push-main-MLA1": T + timedelta(seconds=2.5)}
+    bridge.price_changed("A", cost=Decimal("10"))  # joins the waiting push, window unmoved
+    assert uow.store.job_not_before == {"push-main-MLA1": T + timedelta(seconds=2.5)}
+    # an order selling A needs its push now: the waiting push becomes due at once
+    order_seen(Order(id=5, account="main", status="paid", last_updated=T,
+                     lines=(OrderLine("MLA1", None, "A", 1, Decimal("100")),)), uow=uow)
+    assert uow.store.job_not_before == {"push-main-MLA1": None}
+
+
+def test_without_a_push_delay_pushes_are_due_at_once(bridge, uow):
+    bridge.stock_changed("A", 12)
+    assert uow.store.job_not_before == {"push-main-MLA1": None}
