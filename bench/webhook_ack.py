@@ -1,16 +1,19 @@
 """Webhook acknowledgement: ``POST /notifications`` under gunicorn, against a bare endpoint.
 
 ``meli-connector serve`` (2 gunicorn processes x 4 threads, its defaults) with a fresh
-PostgreSQL database and a private redis-server (no RQ worker: the jobs wait in Redis), then
-``bench/bare_app.py`` (a Flask endpoint that only parses the JSON) under the same gunicorn
-settings. A Python load generator (threads, one keep-alive httpx client each) posts
+PostgreSQL database and a private redis-server (no RQ worker: the jobs wait in the ``jobs``
+table, where a web process leaves them for the workers' relay), and ``bench/bare_app.py`` (a
+Flask endpoint that only parses the JSON) under the same gunicorn settings. Both servers are
+up at once and take the load in turns, ``--rounds`` rounds of ``--seconds`` each. The load
+generator (``bench/_load.py``, its own process, raw keep-alive sockets like wrk) posts
 ``orders_v2`` notifications (a distinct order each, for a registered seller) on 16
-concurrent connections for a fixed time against each.
+concurrent connections.
 
-Figures: requests/s, p50/p99 latency; ratio of throughputs. Targets: p99 < 50 ms and at
-least 40% of the bare endpoint's throughput.
+Figures: requests/s (median of the rounds), p50/p99 latency; the ratio of throughputs
+(median of the rounds' ratios). Targets: p99 < 50 ms and at least 40% of the bare
+endpoint's throughput.
 
-    .venv/bin/python bench/webhook_ack.py [--seconds 10] [--connections 16]
+    .venv/bin/python bench/webhook_ack.py [--seconds 5] [--rounds 3] [--connections 16]
 """
 
 import argparse
