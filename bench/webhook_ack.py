@@ -13,7 +13,7 @@ Figures: requests/s (median of the rounds), p50/p99 latency; the ratio of throug
 (median of the rounds' ratios). Targets: p99 < 50 ms and at least 40% of the bare
 endpoint's throughput.
 
-    .venv/bin/python bench/webhook_ack.py [--seconds 5] [--rounds 3] [--connections 16]
+    .venv/bin/python bench/webhook_ack.py [--seconds 5] [--rounds 5] [--connections 16]
 """
 
 import argparse
@@ -93,8 +93,8 @@ def round_figures(url: str, seconds: float, connections: int,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of a round (5)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds per server, taken in turns (3)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds per server, taken in turns (5)")
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     pg = os.environ.get("TEST_DATABASE_URL",
