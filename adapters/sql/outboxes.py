@@ -136,7 +136,7 @@ class SqlJobOutbox(Repo):
         """Mark up to ``limit`` jobs never dispatched as dispatched, and return them for the
         caller to queue, in one statement.
 
-        Concurrent dispatchers (every web process after every notification) take disjoint
+        Concurrent dispatchers (every worker's relay, and the in-process dispatcher) take disjoint
         jobs: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writer at a time on SQLite. A job
         marked but not queued (the queue was down) is found again by :meth:`due`."""
         at = now or self._now()
