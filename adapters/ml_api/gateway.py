@@ -164,18 +164,21 @@ class HttpxMercadoLibreGateway:
         return MarketplaceRejected(message, status=entry.code, error=str(body.get("error", "")))
 
     def update_item(self, account: Account, update: ItemUpdate) -> MarketItem:
-        self._check_variations(update)
+        update = self._check_variations(update)
         what = f"PUT /items/{update.item_id}"
         response = self._http.call(account.name, "PUT", f"/items/{update.item_id}", what,
                                    json=serialize_update(update))
         item = self._parse(parse_item, response_json(response, what), what)
         return self._remember(item, keep_skus=True)
 
-    def _check_variations(self, update: ItemUpdate) -> None:
+    def _check_variations(self, update: ItemUpdate) -> ItemUpdate:
+        """Refuse an update that would make ML delete or misprice variations; return it with
+        its variations in the listing's own order (ML takes the list as sent, and its order
+        is the order buyers see)."""
         with self._known_lock:
             item = self._known.get(update.item_id)
         if update.variations is None or item is None:
-            return
+            return update
         missing = {v.id for v in item.variations} - {v.id for v in update.variations}
         if missing:
             raise MarketplaceRejected(
@@ -188,6 +191,9 @@ class HttpxMercadoLibreGateway:
             raise MarketplaceRejected(
                 f"PUT /items/{update.item_id} refused by the connector: different prices "
                 f"across variations", status=400, error="connector.variation_prices_differ")
+        position = {v.id: n for n, v in enumerate(item.variations)}
+        ordered = sorted(update.variations, key=lambda v: position.get(v.id, len(position)))
+        return evolve(update, variations=tuple(ordered))
 
     def _remember(self, item: MarketItem, *, keep_skus: bool = False) -> MarketItem:
         """Cache the item; with ``keep_skus`` (a PUT answer, which may be the public view)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.ml_api import HttpxMercadoLibreGateway
@@ -82,6 +82,9 @@ def test_planned_updates_never_delete_a_variation(
 @settings(max_examples=40, deadline=None)
 @given(start=quantities, sent=st.lists(variation_update, max_size=6),
        item_qty=st.none() | st.integers(0, 9))
+@example(start=[0, 0, 0, 0], item_qty=None,  # every variation, in another order
+         sent=[VariationUpdate(7002), VariationUpdate(7001), VariationUpdate(7003),
+               VariationUpdate(7004)])
 def test_arbitrary_updates_are_refused_rather_than_deleting(
         env: Any, start: list[int], sent: list[VariationUpdate], item_qty: int | None) -> None:
     sandbox, gateway = env
