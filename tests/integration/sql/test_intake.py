@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg.errors
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.pool import NullPool
@@ -148,3 +149,27 @@ def test_a_connection_the_server_dropped_is_replaced(databases: Databases,
 def test_refuses_other_databases(sqlite_engine: Engine) -> None:
     with pytest.raises(ValueError, match="PostgreSQL"):
         PostgresIntake(sqlite_engine, FixedClock(T0))
+
+
+def test_a_statement_the_server_forgot_is_prepared_again(intake_engine: Engine) -> None:
+    intake = PostgresIntake(intake_engine, FixedClock(T0))
+    intake.receive(note("/orders/1"), {})  # prepares the statement on this thread's connection
+    connection = intake._local.connection.dbapi_connection
+    connection.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL does
+    assert connection.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+    _, new = intake.receive(note("/orders/2"), {})
+    assert new
+    assert intake._local.connection.dbapi_connection is connection  # no reconnection needed
+    with intake_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM jobs")) == 2
+
+
+def test_a_value_the_database_refuses_fails_alone(intake_engine: Engine) -> None:
+    intake = PostgresIntake(intake_engine, FixedClock(T0))
+    with pytest.raises(psycopg.errors.StringDataRightTruncation):
+        intake.receive(note("/orders/1", ml_id="x" * 65), {})  # the column holds 64
+    entry_id, new = intake.receive(note("/orders/1", ml_id="y"), {})
+    assert new
+    with intake_engine.connect() as conn:
+        assert conn.execute(text("SELECT id, ml_id FROM inbox")).all() == [(entry_id, "y")]
+        assert conn.scalar(text("SELECT count(*) FROM jobs")) == 1
