@@ -28,16 +28,32 @@ class BadNotification(ValueError):
     pass
 
 
-def _int(value: Any, name: str) -> int | None:
+# What the inbox can hold: longer text or larger numbers are refused with a 400 naming the
+# field, not failed with a 500 that ML would retry for days.
+MAX_LENGTHS = {"topic": 64, "resource": 512, "_id": 64}
+BIGINT_MAX, INTEGER_MAX = 2**63 - 1, 2**31 - 1
+
+
+def _int(value: Any, name: str, maximum: int = BIGINT_MAX) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise BadNotification(f"{name} must be a number, got {value!r}")
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise BadNotification(f"{name} must be a number, got {value!r}")
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise BadNotification(f"{name} must be a number, got {value!r}")
+    if not 0 <= number <= maximum:
+        raise BadNotification(f"{name} must be between 0 and {maximum}, got {number}")
+    return number
+
+
+def _text(value: str, name: str) -> str:
+    if len(value) > MAX_LENGTHS[name]:
+        raise BadNotification(f"`{name}` is longer than {MAX_LENGTHS[name]} characters")
+    return value
 
 
 def _instant(value: Any) -> datetime | None:
@@ -60,13 +76,13 @@ def parse_notification(body: Any) -> Notification:
         raise BadNotification("`resource` is missing or not a string")
     ml_id = body.get("_id", body.get("id"))
     return Notification(
-        topic=topic, resource=resource,
+        topic=_text(topic, "topic"), resource=_text(resource, "resource"),
         user_id=_int(body.get("user_id"), "user_id"),
         application_id=_int(body.get("application_id"), "application_id"),
-        attempts=_int(body.get("attempts"), "attempts"),
+        attempts=_int(body.get("attempts"), "attempts", INTEGER_MAX),
         sent=_instant(body.get("sent")),
         received=_instant(body.get("received", body.get("recieved"))),
-        ml_id=str(ml_id) if ml_id not in (None, "") else None)
+        ml_id=_text(str(ml_id), "_id") if ml_id not in (None, "") else None)
 
 
 @bp.post("/notifications")

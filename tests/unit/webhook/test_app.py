@@ -80,6 +80,12 @@ class TestNotifications:
         (json.dumps({"resource": "/orders/1"}).encode(), "`topic`"),
         (json.dumps({"topic": "orders_v2"}).encode(), "`resource`"),
         (json.dumps({**NOTE, "user_id": "abc"}).encode(), "user_id must be a number"),
+        (json.dumps({**NOTE, "_id": "x" * 65}).encode(), "`_id` is longer than 64"),
+        (json.dumps({**NOTE, "resource": "/" * 513}).encode(), "`resource` is longer than 512"),
+        (json.dumps({**NOTE, "topic": "t" * 65}).encode(), "`topic` is longer than 64"),
+        (json.dumps({**NOTE, "attempts": 2**31}).encode(), "attempts must be between 0 and"),
+        (json.dumps({**NOTE, "user_id": 2**63}).encode(), "user_id must be between 0 and"),
+        (json.dumps({**NOTE, "user_id": -1}).encode(), "user_id must be between 0 and"),
     ])
     def test_bad_bodies_get_400_and_store_nothing(self, body, message):
         client, uow, _ = build()
@@ -88,6 +94,20 @@ class TestNotifications:
         assert response.get_json()["error"] == "bad_request"
         assert message in response.get_json()["message"]
         assert uow.store.inbox == {}
+
+    def test_the_limits_are_what_the_inbox_holds(self):
+        from adapters.sql.rows import InboxRow
+        from webhook_app.notifications import MAX_LENGTHS
+
+        columns = InboxRow.__table__.columns
+        held = {"topic": columns["topic"].type.length,
+                "resource": columns["resource"].type.length, "_id": columns["ml_id"].type.length}
+        assert held == MAX_LENGTHS
+        client, uow, _ = build()
+        longest = {**NOTE, "_id": "x" * 64, "resource": "/" * 512, "topic": "t" * 64,
+                   "attempts": 2**31 - 1, "user_id": 2**63 - 1}
+        assert client.post("/notifications", json=longest).status_code == 200
+        assert len(uow.store.inbox) == 1
 
     def test_wrong_application_id_is_forbidden_when_configured(self):
         client, uow, _ = build(WebhookSettings(application_id=1))
