@@ -40,7 +40,6 @@ from config.settings import Settings
 from tests.services import fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKERS, THREADS = 2, 4
 
 
 def load(url: str, seconds: float, connections: int, start: int) -> tuple[int, list[float], int]:
@@ -96,12 +95,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds per server, taken in turns (5)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn processes for both servers (2, serve's default)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per process for both servers (4, serve's default)")
     args = parser.parse_args()
     pg = os.environ.get("TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     print(f"machine: {machine()}")
     print(f"{args.connections} connections, {args.rounds} rounds of {args.seconds:g} s per "
-          f"server taken in turns; gunicorn {WORKERS} processes x {THREADS} threads; the "
+          f"server taken in turns; gunicorn {args.workers} processes x {args.threads} threads; the "
           f"load generator runs on the same CPUs")
     results: dict[str, list[tuple[float, list[float], int, int]]] = {"connector": [],
                                                                       "bare Flask": []}
@@ -125,11 +128,11 @@ reconcile_interval_minutes = 600
             ports = {"connector": free_port(), "bare Flask": free_port()}
             servers.append(start_server([
                 sys.executable, "-m", "config.cli", "serve", "--port",
-                str(ports["connector"]), "--workers", str(WORKERS), "--threads",
-                str(THREADS)], env, Path(tmp) / "serve.log"))
+                str(ports["connector"]), "--workers", str(args.workers), "--threads",
+                str(args.threads)], env, Path(tmp) / "serve.log"))
             servers.append(start_server([
                 sys.executable, str(ROOT / "bench" / "bare_app.py"), "127.0.0.1",
-                str(ports["bare Flask"]), str(WORKERS), str(THREADS)], env,
+                str(ports["bare Flask"]), str(args.workers), str(args.threads)], env,
                 Path(tmp) / "bare.log"))
             urls = {name: f"http://127.0.0.1:{port}/notifications"
                     for name, port in ports.items()}
