@@ -18,7 +18,14 @@ from attrs import frozen
 
 from connector_core.domain.accounts import SITES, Account
 from connector_core.domain.errors import MappingInvalid, Problem
-from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
+from connector_core.domain.mapping import (
+    MAX_NAME_LENGTH,
+    MAX_SKU_LENGTH,
+    Kit,
+    Listing,
+    MappingRow,
+    MappingTable,
+)
 from connector_core.domain.pricing import PricingPolicy, PricingRule
 
 REQUIRED_COLUMNS = ("sku", "account", "item_id", "variation_id")
@@ -134,10 +141,15 @@ def _accounts(section: Any, loc: _TomlLocator, problems: list[Problem]) -> list[
                                     f"account {name!r}: site_id {site_id!r} is not an ML site "
                                     f"({', '.join(sorted(SITES))})"))
             continue
+        if len(name) > MAX_NAME_LENGTH:
+            problems.append(Problem(loc.where("accounts", name), f"account {name!r}: the name "
+                                    f"is longer than {MAX_NAME_LENGTH} characters"))
+            continue
         if warehouses is not None and (not isinstance(warehouses, list) or not all(
-                isinstance(w, str) and w for w in warehouses)):
+                isinstance(w, str) and 0 < len(w) <= MAX_NAME_LENGTH for w in warehouses)):
             problems.append(Problem(loc.where("accounts", name, "warehouses"),
-                                    f"account {name!r}: warehouses must be a list of names"))
+                                    f"account {name!r}: warehouses must be a list of names "
+                                    f"of 1 to {MAX_NAME_LENGTH} characters"))
             continue
         try:
             accounts.append(Account(name=name, user_id=user_id, site_id=site_id,
@@ -156,6 +168,11 @@ def _kits(section: Any, loc: _TomlLocator, problems: list[Problem]) -> list[Kit]
                 body["components"], dict):
             problems.append(Problem(where, f'kit {sku!r}: expected [kits."{sku}"] with '
                                     'components = { "SKU" = units, ... } and nothing else'))
+            continue
+        too_long = [name for name in (sku, *body["components"]) if len(name) > MAX_SKU_LENGTH]
+        if too_long:
+            problems.append(Problem(where, f"kit {sku[:40]!r}: SKU {too_long[0][:40]!r}... is "
+                                    f"longer than {MAX_SKU_LENGTH} characters"))
             continue
         try:
             kits.append(Kit(sku, body["components"]))
@@ -258,6 +275,9 @@ def load_admin_config(path: Path, problems: list[Problem]) -> tuple[AdminConfig,
                 isinstance(s, str) and s and s == s.strip() for s in skus):
             problems.append(Problem(loc.where("catalog", "skus"),
                                     "[catalog] takes skus = [\"SKU\", ...] only"))
+        elif any(len(s) > MAX_SKU_LENGTH for s in skus):
+            problems.append(Problem(loc.where("catalog", "skus"), f"[catalog] skus: a SKU is "
+                                    f"longer than {MAX_SKU_LENGTH} characters"))
         else:
             catalog = list(skus)
     owners: dict[int, str] = {}
@@ -331,6 +351,8 @@ def _parse_row(path: Path, line: int, header: list[str], fields: list[str], *,
                              value["item_id"].strip())
     if not sku:
         bad("sku", "sku is empty")
+    elif len(sku) > MAX_SKU_LENGTH:
+        bad("sku", f"sku is longer than {MAX_SKU_LENGTH} characters")
     if not account:
         bad("account", "account is empty")
     elif account not in accounts:
@@ -338,6 +360,8 @@ def _parse_row(path: Path, line: int, header: list[str], fields: list[str], *,
                        "`meli-connector accounts add`)")
     if not item_id:
         bad("item_id", "item_id is empty")
+    elif len(item_id) > MAX_NAME_LENGTH:
+        bad("item_id", f"item_id is longer than {MAX_NAME_LENGTH} characters")
     variation_text = value["variation_id"].strip()
     variation: int | None = None
     if variation_text:

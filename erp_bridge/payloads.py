@@ -9,11 +9,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.mapping import MAX_NAME_LENGTH, MAX_SKU_LENGTH
 from connector_core.domain.orders import ErpEvent, Order
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport
 
 MAX_BATCH = 10_000
+BIGINT_MAX = 2**63 - 1  # order ids are stored as 64-bit integers
 DEFAULT_WAREHOUSE = "default"
 
 
@@ -27,15 +29,16 @@ def _object(value: Any, path: str) -> dict[str, Any]:
     return value
 
 
-def _text(data: dict[str, Any], key: str, path: str, *, default: str | None = None) -> str:
+def _text(data: dict[str, Any], key: str, path: str, *, longest: int,
+          default: str | None = None) -> str:
     value = data.get(key, default)
     if value is None:
         raise invalid(f"{path}{key}", "is required")
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise invalid(f"{path}{key}", f"expected a non-empty string without surrounding spaces, "
                                     f"got {value!r}")
-    if len(value) > 200:
-        raise invalid(f"{path}{key}", "is longer than 200 characters")
+    if len(value) > longest:
+        raise invalid(f"{path}{key}", f"is longer than {longest} characters")
     return value
 
 
@@ -109,8 +112,9 @@ def parse_stock(body: Any, now: datetime) -> list[StockReport]:
         if "quantity" not in data:
             raise invalid(f"{path}quantity", "is required")
         reports.append(StockReport(
-            sku=_text(data, "sku", path),
-            warehouse=_text(data, "warehouse", path, default=DEFAULT_WAREHOUSE),
+            sku=_text(data, "sku", path, longest=MAX_SKU_LENGTH),
+            warehouse=_text(data, "warehouse", path, longest=MAX_NAME_LENGTH,
+                            default=DEFAULT_WAREHOUSE),
             quantity=_whole(data["quantity"], f"{path}quantity"),
             as_of=parse_instant(data.get("as_of"), f"{path}as_of", now)))
     return reports
@@ -121,7 +125,7 @@ def parse_prices(body: Any, now: datetime) -> list[ErpPrice]:
     prices = []
     for path, data in _entries(body):
         _unknown_keys(data, {"sku", "cost", "price", "as_of"}, path)
-        sku = _text(data, "sku", path)
+        sku = _text(data, "sku", path, longest=MAX_SKU_LENGTH)
         cost = _money(data.get("cost"), f"{path}cost")
         price = _money(data.get("price"), f"{path}price")
         if cost is None and price is None:
@@ -135,7 +139,7 @@ def parse_prices(body: Any, now: datetime) -> list[ErpPrice]:
 
 def parse_order_id(value: Any) -> int:
     text = str(value)
-    if not text.isdigit() or len(text) > 20:
+    if not text.isdigit() or len(text) > 19 or int(text) > BIGINT_MAX:
         raise invalid("order_id", f"expected an ML order id (digits), got {value!r}")
     return int(text)
 

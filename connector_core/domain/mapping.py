@@ -17,6 +17,10 @@ from attrs import field, frozen, validators
 
 from connector_core.domain.errors import MappingInvalid, Problem
 
+# The longest names the connector stores (the SQL columns are sized to them; a test checks).
+MAX_SKU_LENGTH = 128
+MAX_NAME_LENGTH = 64  # item ids, account and warehouse names
+
 
 def _non_empty(_instance: object, attribute: object, value: str) -> None:
     if not value or value != value.strip():

@@ -7,7 +7,7 @@ import pytest
 
 from config.files import load_admin_tables, write_mappings_csv
 from connector_core.domain.errors import MappingInvalid
-from connector_core.domain.mapping import Kit, Listing, MappingRow
+from connector_core.domain.mapping import MAX_NAME_LENGTH, MAX_SKU_LENGTH, Kit, Listing, MappingRow
 
 TOML = """\
 [connector]
@@ -174,3 +174,46 @@ def test_the_bundled_example_files_are_valid() -> None:
     assert table.rows and list(table.kits) and config.policy is not None
     assert any(r.listing.variation_id is not None for r in table.rows)
     assert config.policy.by_sku or config.policy.by_listing
+
+
+def test_names_longer_than_the_database_holds_are_problems(tmp_path: Path) -> None:
+    long_sku, long_item = "S" * (MAX_SKU_LENGTH + 1), "M" * (MAX_NAME_LENGTH + 1)
+    csv_text = CSV + f"{long_sku},main,MLA5,,0,,true\nC,main,{long_item},,0,,true\n"
+    toml = (TOML.replace('warehouses = ["w1"]', f'warehouses = ["{"w" * 65}"]')
+            .replace('skus = ["LOOSE"]', f'skus = ["{long_sku}"]')
+            + f'\n[kits."{long_sku}"]\ncomponents = {{ "A" = 1 }}\n')
+    found = problems(tmp_path, csv_text, toml)
+    path = tmp_path / "mappings.csv"
+    assert f"{path}:5:1: sku is longer than 128 characters" in found
+    assert f"{path}:6:3: item_id is longer than 64 characters" in found
+    assert any("warehouses must be a list of names of 1 to 64 characters" in p for p in found)
+    assert any("[catalog] skus: a SKU is longer than 128 characters" in p for p in found)
+    assert any("is longer than 128 characters" in p and "kit 'SSS" in p for p in found)
+    # the longest names that fit load
+    fits = CSV + f"{'S' * MAX_SKU_LENGTH},main,{'M' * MAX_NAME_LENGTH},,0,,true\n"
+    csv_path, toml_path = write(tmp_path, fits)
+    table, _ = load_admin_tables(csv_path, toml_path)
+    assert len(table.rows) == 4
+
+
+def test_the_limits_are_the_database_columns() -> None:
+    from adapters.sql.rows import (
+        AccountRow,
+        CatalogSkuRow,
+        ErpPriceRow,
+        HoldRow,
+        KitComponentRow,
+        MappingRowRow,
+        StockReportRow,
+    )
+
+    def length(row: type, column: str) -> int:
+        return int(row.__table__.c[column].type.length)  # type: ignore[attr-defined]
+
+    skus = [(MappingRowRow, "sku"), (KitComponentRow, "kit_sku"),
+            (KitComponentRow, "component_sku"), (CatalogSkuRow, "sku"),
+            (StockReportRow, "sku"), (HoldRow, "sku"), (ErpPriceRow, "sku")]
+    names = [(MappingRowRow, "item_id"), (MappingRowRow, "account"), (AccountRow, "name"),
+             (StockReportRow, "warehouse")]
+    assert {length(row, column) for row, column in skus} == {MAX_SKU_LENGTH}
+    assert {length(row, column) for row, column in names} == {MAX_NAME_LENGTH}

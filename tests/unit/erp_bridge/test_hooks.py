@@ -47,6 +47,9 @@ def test_a_stock_change_is_recorded_and_its_push_dispatched(bridge, uow):
     ({"sku": "A", "quantity": 1, "as_of": "yesterday"}, "as_of: expected an ISO-8601"),
     ({"sku": "A", "quantity": 1, "as_of": "2026-11-23T10:00:00"}, "has no time zone"),
     ({"sku": "A", "quantity": 1, "qty": 2}, "unknown field(s): qty"),
+    ({"sku": "S" * 129, "quantity": 1}, "sku: is longer than 128 characters"),
+    ({"sku": "A", "quantity": 1, "warehouse": "w" * 65},
+     "warehouse: is longer than 64 characters"),
     ({"updates": []}, "updates: expected a non-empty list"),
     ({"updates": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": "x"}]},
      "updates[1].quantity: expected a whole number, got 'x'"),
@@ -75,6 +78,10 @@ def test_accounted_validates_the_order_id(bridge, uow):
     assert bridge.order_accounted("2000003508419013").first_time
     with pytest.raises(InvalidInput, match="order_id: expected an ML order id"):
         bridge.order_accounted("12ab")
+    assert bridge.order_accounted(str(2**63 - 1)).first_time  # the largest id stored
+    for too_large in (str(2**63), "9" * 20):
+        with pytest.raises(InvalidInput, match="order_id: expected an ML order id"):
+            bridge.order_accounted(too_large)
 
 
 def test_the_event_feed_pages_with_a_cursor(bridge, uow):
