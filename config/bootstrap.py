@@ -50,6 +50,7 @@ from connector_core.services.notifications import (
 )
 from connector_core.services.push_item import push_item
 from connector_core.services.reconcile import reconcile_orders, recover_missed_notifications
+from connector_core.services.retention import PurgeResult, Retention, purge_expired
 from erp_bridge import ErpBridge
 from webhook_app.metrics import JOB_SECONDS, JOBS, ML_CALLS, PUSHES
 
@@ -61,6 +62,9 @@ MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1  # then the job is a dead letter
 DISPATCH_BATCH = 200
 DISPATCH_GATHER_SECONDS = 0.02
 RELAY_POLL_SECONDS = 0.05
+PURGE_INTERVAL_SECONDS = 3600.0  # the retention purge's period (sooner while it catches up)
+PURGE_BATCH_SIZE = 1000  # rows per DELETE, each in its own short transaction
+PURGE_MAX_BATCHES = 20  # per table and tick; a bigger backlog goes on at the next tick
 
 
 class SystemClock:
@@ -84,6 +88,7 @@ class Connector:
         self._wake = threading.Event()
         self._dispatcher: threading.Thread | None = None
         self._relay_poll: float | None = None  # None: the dispatcher waits to be woken
+        self._last_purge: float | None = None  # None: purge at the first scheduler tick
         self.schema_checked = False  # set by the CLI once the schema is known to be current
 
     # --- storage ------------------------------------------------------------------------
@@ -368,7 +373,8 @@ class Connector:
         raise TypeError(f"unknown command {command!r}")
 
     def scheduled(self, last_reconcile: float, now: float) -> float:
-        """One tick of the worker's scheduler: sweep, and queue reconciliation when due.
+        """One tick of the worker's scheduler: sweep, queue reconciliation when due, and
+        purge the rows past their retention when due (hourly, see :meth:`_purge_if_due`).
 
         Every worker runs this; a shared lock makes one of them do it per tick. Returns the
         (possibly updated) time of the last reconciliation.
@@ -387,16 +393,53 @@ class Connector:
                         uow.commit()
                     self._recover_missed()
                     self.dispatch()
-                    return now
+                    last_reconcile = now
+                self._purge_if_due(now)
         except TimeoutError:
             log.debug("another worker holds the scheduler lock this tick")
         except Exception:
             log.exception("scheduled sweep/reconciliation failed; next tick tries again")
         return last_reconcile
 
+    @property
+    def retention(self) -> Retention:
+        return Retention(inbox_days=self.settings.inbox_retention_days,
+                         audit_days=self.settings.audit_retention_days,
+                         erp_events_days=self.settings.erp_events_retention_days)
+
+    def purge(self) -> PurgeResult:
+        """Delete the rows older than their retention (one bounded run), and log it."""
+        retention = self.retention
+        result = purge_expired(retention, uow=self.uow, clock=self.clock,
+                               batch_size=PURGE_BATCH_SIZE, max_batches=PURGE_MAX_BATCHES)
+        if result.total:
+            log.info("retention purge deleted %d processed notification(s) (older than %d "
+                     "days), %d audit row(s) (%d days), %d ERP event(s) (%s)%s",
+                     result.inbox, retention.inbox_days, result.audit, retention.audit_days,
+                     result.erp_events,
+                     f"{retention.erp_events_days} days" if retention.erp_events_days
+                     else "kept", "" if result.complete else "; more next tick")
+        else:
+            log.debug("retention purge: nothing to delete")
+        return result
+
+    def _purge_if_due(self, now: float) -> None:
+        """Part of a scheduler tick: the retention purge every ``PURGE_INTERVAL_SECONDS``,
+        or at the next tick while a backlog remains. Its failure does not fail the tick."""
+        if self._last_purge is not None and now - self._last_purge < PURGE_INTERVAL_SECONDS:
+            return
+        try:
+            result = self.purge()
+        except Exception:
+            log.exception("retention purge failed; the next tick tries again")
+            return
+        if result.complete:
+            self._last_purge = now
+
     def start_scheduler(self) -> threading.Thread:
-        """Sweep every ``sweep_interval_seconds`` and reconcile every
-        ``reconcile_interval_minutes`` on a daemon thread of this process. Every worker (or
+        """Sweep every ``sweep_interval_seconds``, reconcile every
+        ``reconcile_interval_minutes`` and purge old rows every hour (``retention``) on a
+        daemon thread of this process. Every worker (or
         the in-process web server) runs one; the shared lock in :meth:`scheduled` makes one
         of them do the work per tick."""
         def loop() -> None:

@@ -25,6 +25,12 @@ def _not_negative(_instance: object, attribute: Any, value: float) -> None:
         raise InvalidInput(f"{attribute.name} must be >= 0, got {value}")
 
 
+def _days(_instance: object, attribute: Any, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{attribute.name} must be a whole number of days >= 0 "
+                           f"(0 keeps the rows for ever), got {value!r}")
+
+
 @frozen(kw_only=True)
 class Settings:
     database_url: str = "sqlite:///connector.db"
@@ -45,6 +51,10 @@ class Settings:
     job_timeout_seconds: float = field(default=120.0, validator=_positive)
     sweep_interval_seconds: float = field(default=30.0, validator=_positive)
     push_delay_seconds: float = field(default=0.0, validator=_not_negative)
+    # retention (connector_core.services.retention): days kept; 0 keeps for ever
+    inbox_retention_days: int = field(default=30, validator=_days)
+    audit_retention_days: int = field(default=90, validator=_days)
+    erp_events_retention_days: int = field(default=0, validator=_days)
     raw: Mapping[str, Any] = field(factory=dict, repr=False)
 
     @classmethod
@@ -65,7 +75,8 @@ class Settings:
         known = {"rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
                  "application_id", "database_url", "redis_url",
                  "ml_api_url", "queue_name", "job_timeout_seconds", "sweep_interval_seconds",
-                 "push_delay_seconds"}
+                 "push_delay_seconds", "inbox_retention_days", "audit_retention_days",
+                 "erp_events_retention_days"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise InvalidInput(f"{path}: [connector] has unknown keys: {', '.join(unknown)}")

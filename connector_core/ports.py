@@ -194,9 +194,20 @@ class OutboxRepository(Protocol):
 
     def read(self, after: int, limit: int) -> list[ErpEvent]: ...
 
+    def purge(self, created_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` events appended before ``created_before``, oldest first;
+        how many were deleted (retention). Cursors are never reused: later events keep
+        theirs, and a reader after a purged cursor just gets the events that remain."""
+        ...
+
 
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry) -> None: ...
+
+    def purge(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` entries whose ``at`` is before ``before``, oldest first;
+        how many were deleted (retention)."""
+        ...
 
 
 class JobOutbox(Protocol):
@@ -233,6 +244,16 @@ class InboxRepository(Protocol):
 
     def unprocessed(self, received_before: datetime, limit: int) -> list[InboxEntry]:
         """Entries still waiting, oldest first (the sweeper re-dispatches these)."""
+        ...
+
+    def purge_processed(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` *processed* entries received and processed before
+        ``before``, oldest first; how many were deleted (retention). A waiting entry is
+        never deleted, however old: it is work not done yet (rule 5). Ids are never reused.
+
+        Once an entry is gone, a later notification with its ML ``_id`` counts as new: it
+        is processed again, which is harmless (the resource is re-read and applied
+        idempotently) and happens only past ML's redelivery window (hours, not days)."""
         ...
 
 

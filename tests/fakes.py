@@ -50,7 +50,10 @@ class Store:
     erp_prices: dict[str, ErpPrice] = field(factory=dict)
     policy: PricingPolicy = field(factory=PricingPolicy)
     competitor: dict[Listing, Decimal] = field(factory=dict)
-    events: list[ErpEvent] = field(factory=list)
+    events: list[ErpEvent] = field(factory=list)  # with their cursor (``id``) set
+    event_times: dict[int, datetime] = field(factory=dict)  # cursor -> when appended
+    last_cursor: int = 0  # cursors and inbox ids are never reused, even after a purge
+    last_inbox_id: int = 0
     audit: list[AuditEntry] = field(factory=list)
     jobs: list[Command] = field(factory=list)
     job_not_before: dict[str, datetime | None] = field(factory=dict)
@@ -147,16 +150,32 @@ class FakePrices(_Repo):
 
 class FakeOutbox(_Repo):
     def append(self, event: ErpEvent) -> None:
-        self.s.events.append(event)
+        self.s.last_cursor += 1
+        self.s.events.append(evolve(event, id=self.s.last_cursor))
+        self.s.event_times[self.s.last_cursor] = self._uow.now()
 
     def read(self, after: int, limit: int) -> list[ErpEvent]:
-        numbered = [evolve(e, id=i + 1) for i, e in enumerate(self.s.events)]
-        return [e for e in numbered if e.id is not None and e.id > after][:limit]
+        return [e for e in self.s.events if e.id is not None and e.id > after][:limit]
+
+    def purge(self, created_before: datetime, limit: int) -> int:
+        old = [e.id for e in self.s.events
+               if e.id is not None and self.s.event_times[e.id] < created_before][:limit]
+        gone = set(old)
+        self.s.events = [e for e in self.s.events if e.id not in gone]
+        for cursor in old:
+            del self.s.event_times[cursor]
+        return len(old)
 
 
 class FakeAudit(_Repo):
     def record(self, entry: AuditEntry) -> None:
         self.s.audit.append(entry)
+
+    def purge(self, before: datetime, limit: int) -> int:
+        old = [i for i, e in enumerate(self.s.audit) if e.at < before][:limit]
+        gone = set(old)
+        self.s.audit = [e for i, e in enumerate(self.s.audit) if i not in gone]
+        return len(old)
 
 
 class FakeJobs(_Repo):
@@ -181,7 +200,7 @@ class FakeInbox(_Repo):
                               and entry.notification.dedup_key == notification.dedup_key):
                 self.s.inbox[entry.id] = evolve(entry, duplicates=entry.duplicates + 1)
                 return entry.id, False
-        entry_id = len(self.s.inbox) + 1
+        entry_id = self.s.last_inbox_id = max(self.s.last_inbox_id, *self.s.inbox, 0) + 1
         self.s.inbox[entry_id] = InboxEntry(id=entry_id, notification=notification,
                                             received_at=received_at, raw=raw)
         return entry_id, True
@@ -197,6 +216,14 @@ class FakeInbox(_Repo):
                    if e.processed_at is None and e.received_at < received_before]
         return sorted(waiting, key=lambda e: e.id)[:limit]
 
+    def purge_processed(self, before: datetime, limit: int) -> int:
+        old = sorted((e for e in self.s.inbox.values()
+                      if e.processed_at is not None and e.processed_at < before
+                      and e.received_at < before), key=lambda e: (e.received_at, e.id))
+        for entry in old[:limit]:
+            del self.s.inbox[entry.id]
+        return len(old[:limit])
+
 
 class FakeCheckpoints(_Repo):
     def get(self, account: str, name: str) -> datetime | None:
@@ -207,8 +234,9 @@ class FakeCheckpoints(_Repo):
 
 
 class FakeUnitOfWork:
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, *, clock: FixedClock | None = None) -> None:
         self.store = store or Store()
+        self.clock = clock  # stamps the ERP events (the wall clock without one)
         self.work: Store | None = None
         self.commits = 0
         self.accounts = FakeAccounts(self)
@@ -227,11 +255,14 @@ class FakeUnitOfWork:
         """A working copy whose collections can change without touching ``store``."""
         work = copy.copy(store)
         for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor",
-                     "inbox", "checkpoints"):
+                     "inbox", "checkpoints", "event_times"):
             setattr(work, name, dict(getattr(store, name)))
         for name in ("events", "audit", "jobs"):
             setattr(work, name, list(getattr(store, name)))
         return work
+
+    def now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
 
     def __enter__(self) -> Self:
         assert self.work is None, "FakeUnitOfWork is not re-entrant"

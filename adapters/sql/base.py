@@ -1,9 +1,9 @@
 """What every SQL repository shares: the session accessor, chunked IN lists, upserts."""
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select
+from sqlalchemy import CursorResult, Select, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,22 @@ def insert_for_dialect(dialect_name: str, table: Any) -> Any:
 
 def insert_for(session: Session, table: Any) -> Any:
     return insert_for_dialect(session.get_bind().dialect.name, table)
+
+
+def delete_batch(session: Session, table: Any, *, key: Any, where: Sequence[Any],
+                 order_by: Sequence[Any], limit: int) -> int:
+    """Delete up to ``limit`` rows of ``table`` matching ``where`` (taken in ``order_by``
+    order, by primary key ``key``), in one statement; how many went.
+
+    For retention purges: the batch bounds how long the rows stay locked. On PostgreSQL the
+    rows are picked ``FOR UPDATE SKIP LOCKED``, so a purge never waits on a row a worker
+    holds (it goes in a later batch)."""
+    pick = select(key).where(*where).order_by(*order_by).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    result = session.execute(delete(table).where(key.in_(pick.scalar_subquery()))
+                             .execution_options(synchronize_session=False))
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 class Repo:

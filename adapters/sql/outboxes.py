@@ -15,7 +15,7 @@ from adapters.serialization import (
     order_from_json,
     order_to_json,
 )
-from adapters.sql.base import Repo, chunks, insert_for
+from adapters.sql.base import Repo, chunks, delete_batch, insert_for
 from adapters.sql.rows import ErpEventRow, InboxRow, JobRow, OutboxSequenceRow
 from connector_core.domain.commands import Command
 from connector_core.domain.notifications import InboxEntry, Notification
@@ -57,6 +57,12 @@ class SqlOutbox(Repo):
                 .order_by(ErpEventRow.cursor).limit(limit))
         return [ErpEvent(type=ErpEventType(r.type), order=order_from_json(r.order), id=r.cursor)
                 for r in self._all(stmt)]
+
+    def purge(self, created_before: datetime, limit: int) -> int:
+        """Retention: oldest first, through ``ix_erp_events_created_at``."""
+        return delete_batch(self.session, ErpEventRow, key=ErpEventRow.cursor,
+                            where=[ErpEventRow.created_at < created_before],
+                            order_by=[ErpEventRow.created_at, ErpEventRow.cursor], limit=limit)
 
 
 
@@ -275,3 +281,13 @@ class SqlInbox(Repo):
                 .where(InboxRow.processed_at.is_(None), InboxRow.received_at < received_before)
                 .order_by(InboxRow.id).limit(limit))
         return [_entry(r) for r in self._all(stmt)]
+
+    def purge_processed(self, before: datetime, limit: int) -> int:
+        """Retention: processed entries only, oldest first. ``received_at < before`` holds
+        for any entry processed before ``before`` (it is received first); it is stated so
+        the batch walks ``ix_inbox_received_at`` instead of scanning the table."""
+        return delete_batch(self.session, InboxRow, key=InboxRow.id,
+                            where=[InboxRow.received_at < before,
+                                   InboxRow.processed_at.is_not(None),
+                                   InboxRow.processed_at < before],
+                            order_by=[InboxRow.received_at, InboxRow.id], limit=limit)

@@ -17,6 +17,7 @@ from adapters.serialization import order_from_json, order_to_json
 from adapters.sql.base import (
     Repo,
     chunks,
+    delete_batch,
     insert_for,
     insert_for_dialect,
     variation_from_key,
@@ -358,6 +359,11 @@ class SqlAudit(Repo):
             at=entry.at, account=entry.account, item_id=entry.item_id, action=entry.action,
             outcome=entry.outcome.value, reason=entry.reason, before=entry.before,
             after=entry.after, response=entry.response))
+
+    def purge(self, before: datetime, limit: int) -> int:
+        """Retention: oldest first, through ``ix_audit_log_at``."""
+        return delete_batch(self.session, AuditRow, key=AuditRow.id, where=[AuditRow.at < before],
+                            order_by=[AuditRow.at, AuditRow.id], limit=limit)
 
     def entries(self, account: str | None = None, item_id: str | None = None,
                 limit: int = 100) -> list[AuditEntry]:

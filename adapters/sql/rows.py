@@ -186,12 +186,13 @@ class ErpEventRow(Base):
     order_id: Mapped[int] = mapped_column(BigInteger, index=True)
     account: Mapped[str] = mapped_column(String(64))
     order: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # retention
 
 
 class AuditRow(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_item", "account", "item_id", "at"),)
+    __table_args__ = (Index("ix_audit_log_item", "account", "item_id", "at"),
+                      Index("ix_audit_log_at", "at"))  # the retention purge's walk
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)

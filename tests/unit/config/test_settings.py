@@ -26,6 +26,16 @@ def test_defaults_without_a_file(tmp_path, monkeypatch):
     settings = Settings.load({})
     assert settings.redis_url is None and settings.ml_api_url == "https://api.mercadolibre.com"
     assert settings.push_delay_seconds == 0
+    assert (settings.inbox_retention_days, settings.audit_retention_days,
+            settings.erp_events_retention_days) == (30, 90, 0)
+
+
+def test_retention_from_the_file(tmp_path):
+    path = write(tmp_path, "[connector]\ninbox_retention_days = 7\naudit_retention_days = 0\n"
+                           "erp_events_retention_days = 365\n")
+    settings = Settings.load({"CONNECTOR_CONFIG": str(path)})
+    assert (settings.inbox_retention_days, settings.audit_retention_days,
+            settings.erp_events_retention_days) == (7, 0, 365)
 
 
 def test_push_delay_from_the_file(tmp_path):
@@ -38,6 +48,14 @@ def test_push_delay_from_the_file(tmp_path):
     ("[webhook]\nallowed = []\n", "[webhook] has unknown keys: allowed"),
     ("[connector]\nrate_limit_per_second = 0\n", "rate_limit_per_second must be > 0"),
     ("[connector]\npush_delay_seconds = -1\n", "push_delay_seconds must be >= 0"),
+    ("[connector]\ninbox_retention_days = -1\n",
+     "inbox_retention_days must be a whole number of days >= 0 (0 keeps the rows for ever), "
+     "got -1"),
+    ("[connector]\naudit_retention_days = 2.5\n", "audit_retention_days must be a whole number"),
+    ('[connector]\nerp_events_retention_days = "30"\n',
+     "erp_events_retention_days must be a whole number of days >= 0"),
+    ("[connector]\ninbox_retention_days = true\n", "inbox_retention_days must be a whole"),
+    ("[connector]\nretention_days = 30\n", "[connector] has unknown keys: retention_days"),
     ("[connector\n", "connector.toml"),
 ])
 def test_bad_files_are_one_line_errors(tmp_path, text, message):
