@@ -100,7 +100,8 @@ class Connector:
     @cached_property
     def uow(self) -> SqlAlchemyUnitOfWork:
         """One unit of work shared by the process's threads (a session per ``with``)."""
-        return SqlAlchemyUnitOfWork(make_session_factory(self.engine), clock=self.clock)
+        return SqlAlchemyUnitOfWork(make_session_factory(self.engine), clock=self.clock,
+                                    max_attempts=MAX_ATTEMPTS)
 
     def uow_factory(self) -> SqlAlchemyUnitOfWork:
         return self.uow

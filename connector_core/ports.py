@@ -220,6 +220,9 @@ class JobOutbox(Protocol):
     ``not_before`` holds a job back until then (a coalescing window: changes arriving in it
     join the waiting job). A job added without it is due now, and a waiting job it joins
     becomes due now too; joining never pushes a waiting job later.
+
+    A job that used up its attempts (a dead letter) is not waiting: a new command with its
+    key replaces it and ``add`` returns True.
     """
 
     def add(self, command: Command, *, not_before: datetime | None = None) -> bool: ...

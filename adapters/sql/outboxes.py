@@ -1,5 +1,6 @@
 """The three queues in the database: the ERP event feed, the job outbox, the ML inbox."""
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from connector_core.domain.notifications import InboxEntry, Notification
 from connector_core.domain.orders import ErpEvent, ErpEventType
 
 OUTBOX_SEQUENCE = "erp_events"
+log = logging.getLogger(__name__)
 
 
 # --- ERP event outbox -------------------------------------------------------------------
@@ -103,9 +105,11 @@ class SqlJobOutbox(Repo):
     gives back jobs whose runner died.
     """
 
-    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime]) -> None:
+    def __init__(self, session_of: Callable[[], Session], now: Callable[[], datetime], *,
+                 max_attempts: int | None = None) -> None:
         super().__init__(session_of)
         self._now = now
+        self._max_attempts = max_attempts
 
     def add(self, command: Command, *, not_before: datetime | None = None) -> bool:
         stmt = insert_for(self.session, JobRow).values(
@@ -117,6 +121,9 @@ class SqlJobOutbox(Repo):
         ).returning(JobRow.id)
         if self.session.execute(stmt).first() is not None:
             return True
+        if self._max_attempts is not None and self._replace_dead_letter(command):
+            self.session.execute(stmt)
+            return True
         if not_before is None:  # an urgent twin: the waiting job is due now
             self.session.execute(
                 update(JobRow)
@@ -124,6 +131,22 @@ class SqlJobOutbox(Repo):
                        JobRow.dispatched_at.is_(None), JobRow.not_before.is_not(None))
                 .values(not_before=None).execution_options(synchronize_session=False))
         return False
+
+    def _replace_dead_letter(self, command: Command) -> bool:
+        """Delete the waiting row of ``command``'s key if it is a dead letter (it used up its
+        attempts): new work must run, not join a job nobody will run again. Its record stays
+        in the queue's failed list on Redis; the log says what was replaced."""
+        dead = self.session.execute(
+            delete(JobRow).where(JobRow.dedup_key == command.dedup_key,
+                                 JobRow.claimed_at.is_(None),
+                                 JobRow.attempts >= self._max_attempts)
+            .returning(JobRow.id, JobRow.attempts)
+            .execution_options(synchronize_session=False)).first()
+        if dead is None:
+            return False
+        log.warning("job-%d (%s) had failed its %d attempts; new work for it replaces it",
+                    dead.id, command.dedup_key, dead.attempts)
+        return True
 
     def next_due(self) -> datetime | None:
         """When the earliest job held back (``not_before``) and not yet dispatched is due."""

@@ -26,7 +26,9 @@ from connector_core.ports import Clock
 
 class SqlAlchemyUnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session], *,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, max_attempts: int | None = None) -> None:
+        """``max_attempts``: a job run that many times is a dead letter, which new work
+        with its key replaces instead of joining (None: the jobs outbox knows no limit)."""
         self._session_factory = session_factory
         self._local = threading.local()
         now: Callable[[], datetime] = clock.now if clock is not None else _utc_now
@@ -37,7 +39,7 @@ class SqlAlchemyUnitOfWork:
         self.prices = SqlPrices(self._current)
         self.outbox = SqlOutbox(self._current, now)
         self.audit = SqlAudit(self._current)
-        self.jobs = SqlJobOutbox(self._current, now)
+        self.jobs = SqlJobOutbox(self._current, now, max_attempts=max_attempts)
         self.inbox = SqlInbox(self._current)
         self.checkpoints = SqlCheckpoints(self._current)
 

@@ -215,6 +215,33 @@ class TestOperatorCommands:
         with connector.uow as uow:
             assert uow.session.scalars(select(JobRow)).all() == []
 
+    def test_new_work_for_an_item_whose_push_is_a_dead_letter_runs(self, world, capsys):
+        from sqlalchemy import select, update
+
+        from adapters.sql.rows import JobRow
+        from config.bootstrap import MAX_ATTEMPTS
+        from connector_core.domain.commands import PushItem
+
+        connector, sandbox, _ = world
+        connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
+                                                {"sku": "B", "quantity": 4}])
+        settle(connector)
+        assert figures(sandbox) == (10, 10, 4, 9, 4)
+        with connector.uow as uow:  # MLA1's push used up its attempts (ML was down for long)
+            uow.jobs.add(PushItem("main", "MLA1"))
+            uow.session.execute(update(JobRow).values(
+                attempts=MAX_ATTEMPTS, dispatched_at=connector.clock.now()))
+            uow.commit()
+        code, out, _ = self.run(connector, capsys, "jobs", "failed", "--json")
+        assert code == 0 and [d["what"] for d in json.loads(out)] == ["push-main-MLA1"]
+        connector.bridge.stock_changed("A", 6)  # ML is back; the ERP reports a new figure
+        settle(connector)
+        assert figures(sandbox) == (6, 6, 4, 9, 3), "the dead letter swallowed the new push"
+        with connector.uow as uow:
+            assert uow.session.scalars(select(JobRow)).all() == []
+        code, out, _ = self.run(connector, capsys, "jobs", "failed", "--json")
+        assert code == 0 and json.loads(out) == []
+
 
 def test_metrics_count_ml_calls_jobs_and_pushes(world):
     connector, _, client = world

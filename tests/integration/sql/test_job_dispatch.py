@@ -106,3 +106,43 @@ def test_the_sweeper_takes_a_held_back_job_once_it_is_overdue(
         assert sql_uow.jobs.due(timedelta(seconds=30), now=t0 + timedelta(seconds=34)) == []
         overdue = sql_uow.jobs.due(timedelta(seconds=30), now=t0 + timedelta(seconds=36))
     assert [j.command.item_id for j in overdue] == ["MLA1"]
+
+
+def test_new_work_replaces_a_dead_letter_and_joins_a_live_job(engine: Engine,
+                                                              clock: FixedClock) -> None:
+    uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock, max_attempts=3)
+    add_jobs(uow, 2)
+    # MLA0 fails three runs (a dead letter); MLA1 fails one and waits for its retry
+    for key in ["push-main-MLA0"] * 3 + ["push-main-MLA1"]:
+        with uow:
+            job = uow.jobs.claim(dedup_key=key)
+            assert job is not None
+            assert uow.jobs.release(job.id, dispatched_at=clock.now())
+            uow.commit()
+    with uow:
+        assert {j.dedup_key: j.attempts for j in uow.jobs.waiting()} == {
+            "push-main-MLA0": 3, "push-main-MLA1": 1}
+    clock.advance(60)
+    with uow:
+        assert uow.jobs.add(PushItem("main", "MLA0")), "a dead letter is replaced"
+        assert not uow.jobs.add(PushItem("main", "MLA1")), "a live job is joined"
+        uow.commit()
+    with uow:
+        waiting = {j.dedup_key: j for j in uow.jobs.waiting()}
+        taken = uow.jobs.take_for_dispatch()
+    assert waiting["push-main-MLA0"].attempts == 0
+    assert waiting["push-main-MLA0"].created_at == clock.now()
+    assert waiting["push-main-MLA1"].attempts == 1
+    assert [j.dedup_key for j in taken] == ["push-main-MLA0"]  # MLA1 awaits its retry
+
+
+def test_without_a_limit_a_job_is_never_a_dead_letter(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    add_jobs(sql_uow, 1)
+    for _ in range(10):
+        with sql_uow:
+            job = sql_uow.jobs.claim(dedup_key="push-main-MLA0")
+            assert job is not None
+            sql_uow.jobs.release(job.id)
+            sql_uow.commit()
+    with sql_uow:
+        assert not sql_uow.jobs.add(PushItem("main", "MLA0"))
