@@ -39,6 +39,8 @@ def _text(data: dict[str, Any], key: str, path: str, *, longest: int,
                                     f"got {value!r}")
     if len(value) > longest:
         raise invalid(f"{path}{key}", f"is longer than {longest} characters")
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise invalid(f"{path}{key}", "contains a NUL character")
     return value
 
 

@@ -53,6 +53,8 @@ def _int(value: Any, name: str, maximum: int = BIGINT_MAX) -> int | None:
 def _text(value: str, name: str) -> str:
     if len(value) > MAX_LENGTHS[name]:
         raise BadNotification(f"`{name}` is longer than {MAX_LENGTHS[name]} characters")
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise BadNotification(f"`{name}` contains a NUL character")
     return value
 
 

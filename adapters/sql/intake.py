@@ -180,12 +180,16 @@ def _check(result: Any, expected: ExecStatus) -> None:
 
 
 def _text(value: object) -> bytes | None:
-    """A parameter in PostgreSQL's text form (the statement casts each one)."""
+    """A parameter in PostgreSQL's text form (the statement casts each one). libpq reads a
+    text parameter up to its first NUL, so one inside would cut the value silently."""
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.isoformat().encode()
-    return str(value).encode()
+    text = str(value).encode()
+    if b"\x00" in text:
+        raise ValueError(f"PostgreSQL text cannot hold a NUL character: {value!r}")
+    return text
 
 
 def _json(raw: dict[str, Any]) -> str:

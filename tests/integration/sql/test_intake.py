@@ -173,3 +173,11 @@ def test_a_value_the_database_refuses_fails_alone(intake_engine: Engine) -> None
     with intake_engine.connect() as conn:
         assert conn.execute(text("SELECT id, ml_id FROM inbox")).all() == [(entry_id, "y")]
         assert conn.scalar(text("SELECT count(*) FROM jobs")) == 1
+
+
+def test_a_nul_character_is_refused_not_cut(intake_engine: Engine) -> None:
+    intake = PostgresIntake(intake_engine, FixedClock(T0))
+    with pytest.raises(ValueError, match="NUL"):
+        intake.receive(note("/orders/1\x00/extra"), {})
+    with intake_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM inbox")) == 0

@@ -48,6 +48,7 @@ def test_a_stock_change_is_recorded_and_its_push_dispatched(bridge, uow):
     ({"sku": "A", "quantity": 1, "as_of": "2026-11-23T10:00:00"}, "has no time zone"),
     ({"sku": "A", "quantity": 1, "qty": 2}, "unknown field(s): qty"),
     ({"sku": "S" * 129, "quantity": 1}, "sku: is longer than 128 characters"),
+    ({"sku": "A\x00", "quantity": 1}, "sku: contains a NUL character"),
     ({"sku": "A", "quantity": 1, "warehouse": "w" * 65},
      "warehouse: is longer than 64 characters"),
     ({"updates": []}, "updates: expected a non-empty list"),

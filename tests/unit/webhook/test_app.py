@@ -86,6 +86,8 @@ class TestNotifications:
         (json.dumps({**NOTE, "attempts": 2**31}).encode(), "attempts must be between 0 and"),
         (json.dumps({**NOTE, "user_id": 2**63}).encode(), "user_id must be between 0 and"),
         (json.dumps({**NOTE, "user_id": -1}).encode(), "user_id must be between 0 and"),
+        (json.dumps({**NOTE, "resource": "/orders/1\u0000"}).encode(),
+         "`resource` contains a NUL character"),
     ])
     def test_bad_bodies_get_400_and_store_nothing(self, body, message):
         client, uow, _ = build()
