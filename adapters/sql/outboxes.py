@@ -122,8 +122,8 @@ class SqlJobOutbox(Repo):
         if self.session.execute(stmt).first() is not None:
             return True
         if self._max_attempts is not None and self._replace_dead_letter(command):
-            self.session.execute(stmt)
-            return True
+            # None: a concurrent add took the key first; this one joins it
+            return self.session.execute(stmt).first() is not None
         if not_before is None:  # an urgent twin: the waiting job is due now
             self.session.execute(
                 update(JobRow)
