@@ -50,7 +50,13 @@ from connector_core.services.notifications import (
 )
 from connector_core.services.push_item import push_item
 from connector_core.services.reconcile import reconcile_orders, recover_missed_notifications
-from connector_core.services.retention import PurgeResult, Retention, purge_expired
+from connector_core.services.retention import (
+    BATCH_SIZE,
+    MAX_BATCHES,
+    PurgeResult,
+    Retention,
+    purge_expired,
+)
 from erp_bridge import ErpBridge
 from webhook_app.metrics import JOB_SECONDS, JOBS, ML_CALLS, PUSHES
 
@@ -63,8 +69,9 @@ DISPATCH_BATCH = 200
 DISPATCH_GATHER_SECONDS = 0.02
 RELAY_POLL_SECONDS = 0.05
 PURGE_INTERVAL_SECONDS = 3600.0  # the retention purge's period (sooner while it catches up)
-PURGE_BATCH_SIZE = 1000  # rows per DELETE, each in its own short transaction
-PURGE_MAX_BATCHES = 20  # per table and tick; a bigger backlog goes on at the next tick
+# rows per DELETE (each its own short transaction), and batches per table and tick (a bigger
+# backlog goes on at the next tick): the use case's own defaults
+PURGE_BATCH_SIZE, PURGE_MAX_BATCHES = BATCH_SIZE, MAX_BATCHES
 
 
 class SystemClock:

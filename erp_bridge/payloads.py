@@ -9,13 +9,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector_core.domain.errors import InvalidInput
-from connector_core.domain.mapping import MAX_NAME_LENGTH, MAX_SKU_LENGTH
+from connector_core.domain.mapping import BIGINT_MAX, MAX_NAME_LENGTH, MAX_SKU_LENGTH
 from connector_core.domain.orders import ErpEvent, Order
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport
 
 MAX_BATCH = 10_000
-BIGINT_MAX = 2**63 - 1  # order ids are stored as 64-bit integers
 DEFAULT_WAREHOUSE = "default"
 
 

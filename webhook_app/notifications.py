@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from connector_core.domain.mapping import BIGINT_MAX
 from connector_core.domain.notifications import Notification
 from webhook_app.errors import error
 from webhook_app.metrics import ACK_SECONDS, NOTIFICATIONS
@@ -31,7 +32,7 @@ class BadNotification(ValueError):
 # What the inbox can hold: longer text or larger numbers are refused with a 400 naming the
 # field, not failed with a 500 that ML would retry for days.
 MAX_LENGTHS = {"topic": 64, "resource": 512, "_id": 64}
-BIGINT_MAX, INTEGER_MAX = 2**63 - 1, 2**31 - 1
+INTEGER_MAX = 2**31 - 1
 
 
 def _int(value: Any, name: str, maximum: int = BIGINT_MAX) -> int | None:

@@ -20,6 +20,7 @@ from connector_core.domain.errors import MappingInvalid, Problem
 # The longest names the connector stores (the SQL columns are sized to them; a test checks).
 MAX_SKU_LENGTH = 128
 MAX_NAME_LENGTH = 64  # item ids, account and warehouse names
+BIGINT_MAX = 2**63 - 1  # the largest whole number stored (ids, ML user and order ids)
 
 
 def _non_empty(_instance: object, attribute: object, value: str) -> None:
