@@ -77,15 +77,21 @@ def _version(*argv: str) -> str:
 
 
 def machine() -> str:
-    """nproc, RAM, Python, PostgreSQL and Redis versions, in one line."""
-    ram = "?"
+    """CPU model and count, RAM, Python, PostgreSQL and Redis versions, in one line."""
+    ram, cpu = "?", "?"
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             kb = int(meminfo.readline().split()[1])
             ram = f"{kb / 1024 / 1024:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    return (f"{os.cpu_count()} CPUs, {ram} RAM, Python {platform.python_version()}, "
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                        if line.startswith("model name")), "?")
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} CPUs ({cpu}), {ram} RAM, Python {platform.python_version()}, "
             f"{_version('psql', '--version')}, {_version('redis-server', '--version')}")
 
 
