@@ -8,10 +8,12 @@ from attrs import field, frozen
 
 
 class AuditOutcome(StrEnum):
+    """What became of a push. A push that fails (ML unreachable, a 5xx after the retries)
+    writes no row: its job fails and is retried, and ``jobs failed`` shows why."""
+
     SENT = "sent"
     REJECTED = "rejected"
     SKIPPED = "skipped"
-    FAILED = "failed"
 
 
 @frozen(kw_only=True)
