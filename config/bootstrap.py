@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1  # then the job is a dead letter
 DISPATCH_BATCH = 200
+SWEEP_BATCH = 500  # lost jobs re-queued per sweep, oldest first
 DISPATCH_GATHER_SECONDS = 0.02
 RELAY_POLL_SECONDS = 0.05
 PURGE_INTERVAL_SECONDS = 3600.0  # the retention purge's period (sooner while it catches up)
@@ -298,9 +299,9 @@ class Connector:
         with self.uow as uow:
             dead = uow.jobs.release_stale_claims(timedelta(seconds=2 * self._job_timeout))
             uow.commit()
-        with self.uow as uow:
-            due = [j for j in uow.jobs.due(timedelta(seconds=self.settings.sweep_interval_seconds),
-                                           limit=500) if j.attempts < MAX_ATTEMPTS]
+        with self.uow as uow:  # not the dead letters (the unit of work has MAX_ATTEMPTS)
+            due = uow.jobs.due(timedelta(seconds=self.settings.sweep_interval_seconds),
+                               limit=SWEEP_BATCH)
         sent = self._submit(dead, replace=True) + self._submit(due)
         if sent:
             with self.uow as uow:

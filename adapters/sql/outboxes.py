@@ -184,13 +184,17 @@ class SqlJobOutbox(Repo):
 
     def due(self, older_than: timedelta, limit: int = 100,
             now: datetime | None = None) -> list[StoredJob]:
-        """Unclaimed jobs created more than ``older_than`` ago and not dispatched since."""
+        """Unclaimed jobs created more than ``older_than`` ago and not dispatched since,
+        oldest first; not the dead letters (with ``max_attempts`` set), which would otherwise
+        fill every batch once there are ``limit`` of them, being the oldest rows."""
         cutoff = (now or self._now()) - older_than
         stmt = (select(JobRow)
                 .where(JobRow.claimed_at.is_(None), JobRow.created_at < cutoff,
                        (JobRow.dispatched_at.is_(None)) | (JobRow.dispatched_at < cutoff),
                        JobRow.not_before.is_(None) | (JobRow.not_before < cutoff))
                 .order_by(JobRow.id).limit(limit))
+        if self._max_attempts is not None:
+            stmt = stmt.where(JobRow.attempts < self._max_attempts)
         return [_job(r) for r in self._all(stmt)]
 
     def mark_dispatched(self, ids: Sequence[int], at: datetime | None = None) -> None:

@@ -146,3 +146,20 @@ def test_without_a_limit_a_job_is_never_a_dead_letter(sql_uow: SqlAlchemyUnitOfW
             sql_uow.commit()
     with sql_uow:
         assert not sql_uow.jobs.add(PushItem("main", "MLA0"))
+
+
+def test_dead_letters_do_not_fill_the_sweepers_batch(engine: Engine, clock: FixedClock) -> None:
+    """Dead letters are the oldest unclaimed rows: were they counted in the sweeper's batch,
+    as many of them as the batch holds would hide every lost job behind them for ever."""
+    uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock, max_attempts=2)
+    add_jobs(uow, 3)
+    for key in ["push-main-MLA0", "push-main-MLA1"] * 2:  # two dead letters
+        with uow:
+            job = uow.jobs.claim(dedup_key=key)
+            assert job is not None
+            uow.jobs.release(job.id, dispatched_at=clock.now())
+            uow.commit()
+    clock.advance(60)  # MLA2 was never dispatched: lost (the queue was down, say)
+    with uow:
+        due = uow.jobs.due(timedelta(seconds=30), limit=2)
+    assert [j.command.item_id for j in due] == ["MLA2"]
