@@ -125,10 +125,17 @@ class SqlJobOutbox(Repo):
             # None: a concurrent add took the key first; this one joins it
             return self.session.execute(stmt).first() is not None
         if not_before is None:  # an urgent twin: the waiting job is due now
+            # The waiting row is found by its key through ``uq_jobs_waiting_key`` (one row at
+            # most), then checked: on the conditions together, PostgreSQL without statistics
+            # walked every job not yet dispatched (thousands, held back by the push window).
+            waiting = (select(JobRow.id)
+                       .where(JobRow.dedup_key == command.dedup_key,
+                              JobRow.claimed_at.is_(None))
+                       .scalar_subquery())
             self.session.execute(
                 update(JobRow)
-                .where(JobRow.dedup_key == command.dedup_key, JobRow.claimed_at.is_(None),
-                       JobRow.dispatched_at.is_(None), JobRow.not_before.is_not(None))
+                .where(JobRow.id == waiting, JobRow.dispatched_at.is_(None),
+                       JobRow.not_before.is_not(None))
                 .values(not_before=None).execution_options(synchronize_session=False))
         return False
 

@@ -9,6 +9,13 @@ from adapters.sql.engine import make_session_factory
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.commands import PushItem
 from tests.fakes import FixedClock
+from tests.integration.sql.plans import (
+    database_without_statistics,
+    explain,
+    rows_read,
+    shown,
+    statements,
+)
 
 
 def add_jobs(uow: SqlAlchemyUnitOfWork, count: int) -> None:
@@ -163,3 +170,34 @@ def test_dead_letters_do_not_fill_the_sweepers_batch(engine: Engine, clock: Fixe
     with uow:
         due = uow.jobs.due(timedelta(seconds=30), limit=2)
     assert [j.command.item_id for j in due] == ["MLA2"]
+
+
+_BUSY_QUEUE = """
+    INSERT INTO jobs (dedup_key, kind, command, created_at, attempts, dispatched_at,
+                      claimed_at, not_before)
+    SELECT 'push-main-MLA' || g, 'PushItem',
+           json_build_object('type', 'PushItem', 'account', 'main', 'item_id', 'MLA' || g),
+           %(now)s, 0,
+           CASE WHEN g > 20000 THEN %(now)s END,                    -- on the queue
+           CASE WHEN g > 40000 THEN %(now)s END,                    -- running
+           CASE WHEN g <= 20000 THEN %(now)s + interval '60 seconds' END  -- held back
+    FROM generate_series(1, 50000) AS g"""
+
+
+def test_an_urgent_twin_finds_its_held_back_job_by_key_without_statistics() -> None:
+    """A sale's push joins the ERP's push of the same item held back by the window, and
+    makes it due now. With 20,000 pushes held back (a catalogue re-sync), 20,000 on the
+    queue, 10,000 running and no statistics, PostgreSQL once found that row by walking every
+    job not yet dispatched."""
+    clock = FixedClock()
+    with database_without_statistics("jobs", _BUSY_QUEUE, {"now": clock.now()}) as engine:
+        uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock)
+        with statements(engine, "UPDATE") as seen, uow:
+            assert not uow.jobs.add(PushItem("main", "MLA12345"))  # joins the held one
+            (statement, parameters), = seen
+            plan = explain(uow.session, statement, parameters)
+            uow.commit()
+        with uow:
+            due = uow.jobs.take_for_dispatch(limit=10)
+    assert [j.command.item_id for j in due] == ["MLA12345"]
+    assert rows_read(plan) <= 10, shown(plan)

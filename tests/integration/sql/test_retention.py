@@ -2,19 +2,15 @@
 and the scheduler tick that runs it."""
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 
-from adapters.sql.engine import make_engine, make_session_factory
-from adapters.sql.migrate import upgrade
+from adapters.sql.engine import make_session_factory
 from adapters.sql.rows import AuditRow, ErpEventRow, HoldRow, InboxRow, JobRow, OrderRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from config.bootstrap import PURGE_INTERVAL_SECONDS, Connector
@@ -28,7 +24,14 @@ from connector_core.ports import UnitOfWork
 from connector_core.services.retention import Retention, purge_expired
 from tests.fakes import FakeUnitOfWork, FixedClock, InMemoryTaskQueue
 from tests.integration.sql.conftest import KINDS, Databases, clean_engine
-from tests.services import database_url, fresh_postgres_database
+from tests.integration.sql.plans import (
+    database_without_statistics,
+    explain,
+    nodes,
+    rows_read,
+    shown,
+    statements,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -293,18 +296,6 @@ _PURGES: dict[str, Any] = {
 }
 
 
-def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", []):
-        yield from _nodes(child)
-
-
-def _rows_read(node: dict[str, Any]) -> int:
-    """Rows the scans under ``node`` produced or filtered out."""
-    return sum((n.get("Actual Rows", 0) + n.get("Rows Removed by Filter", 0))
-               * n.get("Actual Loops", 1) for n in _nodes(node) if "Scan" in n["Node Type"])
-
-
 @pytest.mark.parametrize("table", sorted(_FILL))
 def test_a_purge_batch_reads_its_batch_not_the_table_without_statistics(table: str) -> None:
     """A database with no statistics (autovacuum off, a restored dump) once had PostgreSQL
@@ -314,36 +305,12 @@ def test_a_purge_batch_reads_its_batch_not_the_table_without_statistics(table: s
     them, by key probes or by one pass over a small table, the planner rightly sizes from the
     table's pages.)"""
     batch = 100
-    with fresh_postgres_database(database_url()) as url:
-        engine = make_engine(url, poolclass=NullPool)
-        try:
-            upgrade(engine)
-            with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
-                                 autocommit=True) as conn:
-                conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
-                conn.execute(_FILL[table], {"now": NOW})
-                analyzed = conn.execute(
-                    "SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables "
-                    "WHERE relname = %s", (table,)).fetchone()
-                assert analyzed == (None, None)
-            seen: list[tuple[str, Any]] = []
-
-            def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any,
-                     _context: Any, _many: bool) -> None:
-                if statement.lstrip().upper().startswith("DELETE"):
-                    seen.append((statement, parameters))
-
-            event.listen(engine, "before_cursor_execute", keep)
-            uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=FixedClock(NOW))
-            with uow:
-                assert _PURGES[table](uow, NOW - 20 * DAY, batch) == batch
-                (statement, parameters), = seen
-                plan = uow.session.connection().exec_driver_sql(
-                    f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).scalar_one()
-        finally:
-            engine.dispose()
-    nodes = list(_nodes(plan[0]["Plan"]))
-    pick = next(n for n in nodes if n["Node Type"] == "Limit")
-    shown = [(n["Node Type"], n.get("Index Name"), n.get("Actual Rows")) for n in nodes]
-    assert _rows_read(pick) <= 2 * batch, (table, shown)
-    assert not [n for n in nodes if "Sort" in n["Node Type"]], (table, shown)
+    with database_without_statistics(table, _FILL[table], {"now": NOW}) as engine:
+        uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=FixedClock(NOW))
+        with statements(engine, "DELETE") as seen, uow:
+            assert _PURGES[table](uow, NOW - 20 * DAY, batch) == batch
+            (statement, parameters), = seen
+            plan = explain(uow.session, statement, parameters)
+    pick = next(n for n in nodes(plan) if n["Node Type"] == "Limit")
+    assert rows_read(pick) <= 2 * batch, (table, shown(plan))
+    assert not [n for n in nodes(plan) if "Sort" in n["Node Type"]], (table, shown(plan))
