@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -157,9 +157,11 @@ class SqlJobOutbox(Repo):
 
     def next_due(self) -> datetime | None:
         """When the earliest job held back (``not_before``) and not yet dispatched is due."""
-        return self.session.scalar(
-            select(func.min(JobRow.not_before))
-            .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None)))
+        return self.session.scalar(  # the first entry of ``ix_jobs_held``
+            select(JobRow.not_before)
+            .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None),
+                   JobRow.not_before.is_not(None))
+            .order_by(JobRow.not_before).limit(1))
 
     def waiting(self, limit: int = 1000) -> list[StoredJob]:
         """Unclaimed jobs, oldest first."""
@@ -176,12 +178,21 @@ class SqlJobOutbox(Repo):
         jobs: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writer at a time on SQLite. A job
         marked but not queued (the queue was down) is found again by :meth:`due`."""
         at = now or self._now()
-        pick = (select(JobRow.id)
-                .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None),
-                       JobRow.not_before.is_(None) | (JobRow.not_before <= at))
-                .order_by(JobRow.id).limit(limit))
+        undispatched = (JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None))
+        # Two walks, each on its own index (``ix_jobs_ready``, ``ix_jobs_held``), merged in
+        # ``id`` order: one walk over both kinds read every held-back job on every call. (A
+        # row a walk locked beyond the final limit is left to the next round.)
+        ready = (select(JobRow.id).where(*undispatched, JobRow.not_before.is_(None))
+                 .order_by(JobRow.id).limit(limit))
+        held = (select(JobRow.id)
+                .where(*undispatched, JobRow.not_before.is_not(None), JobRow.not_before <= at)
+                .order_by(JobRow.not_before, JobRow.id).limit(limit))
         if self.session.get_bind().dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
+            ready = ready.with_for_update(skip_locked=True)
+            held = held.with_for_update(skip_locked=True)
+        both = union_all(select(ready.subquery().c.id),
+                         select(held.subquery().c.id)).subquery()
+        pick = select(both.c.id).order_by(both.c.id).limit(limit)
         # Columns, not ORM objects: this runs after every burst of notifications.
         stmt = (update(JobRow).where(JobRow.id.in_(pick.scalar_subquery()))
                 .values(dispatched_at=at)

@@ -212,6 +212,9 @@ class AuditRow(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
 
 
+_UNDISPATCHED = "dispatched_at IS NULL AND claimed_at IS NULL"
+
+
 class JobRow(Base):
     """A command waiting to run. ``dedup_key`` is unique among unclaimed rows: a new command
     with the key of a waiting one joins it. The runner claims the row when it starts."""
@@ -222,9 +225,15 @@ class JobRow(Base):
               sqlite_where=text("claimed_at IS NULL"),
               postgresql_where=text("claimed_at IS NULL")),
         Index("ix_jobs_created_at", "created_at"),
-        Index("ix_jobs_undispatched", "id",
-              sqlite_where=text("dispatched_at IS NULL AND claimed_at IS NULL"),
-              postgresql_where=text("dispatched_at IS NULL AND claimed_at IS NULL")),
+        # What the relays take: jobs due at once in ``id`` order, and jobs the push window
+        # holds back in the order they fall due (one index for both walked the held ones on
+        # every call)
+        Index("ix_jobs_ready", "id",
+              sqlite_where=text(_UNDISPATCHED + " AND not_before IS NULL"),
+              postgresql_where=text(_UNDISPATCHED + " AND not_before IS NULL")),
+        Index("ix_jobs_held", "not_before", "id",
+              sqlite_where=text(_UNDISPATCHED + " AND not_before IS NOT NULL"),
+              postgresql_where=text(_UNDISPATCHED + " AND not_before IS NOT NULL")),
         {"sqlite_autoincrement": True},
     )
 

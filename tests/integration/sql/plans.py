@@ -68,9 +68,10 @@ def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def rows_read(node: dict[str, Any]) -> int:
-    """Rows the scans under ``node`` produced or filtered out."""
+    """Rows the scans of tables under ``node`` produced or filtered out (a subquery's scan
+    of its own result is not a read)."""
     return sum((n.get("Actual Rows", 0) + n.get("Rows Removed by Filter", 0))
-               * n.get("Actual Loops", 1) for n in nodes(node) if "Scan" in n["Node Type"])
+               * n.get("Actual Loops", 1) for n in nodes(node) if "Relation Name" in n)
 
 
 def shown(node: dict[str, Any]) -> list[tuple[str, str | None, int]]:

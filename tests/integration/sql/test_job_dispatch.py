@@ -178,17 +178,19 @@ _BUSY_QUEUE = """
     SELECT 'push-main-MLA' || g, 'PushItem',
            json_build_object('type', 'PushItem', 'account', 'main', 'item_id', 'MLA' || g),
            %(now)s, 0,
-           CASE WHEN g > 20000 THEN %(now)s END,                    -- on the queue
-           CASE WHEN g > 40000 THEN %(now)s END,                    -- running
-           CASE WHEN g <= 20000 THEN %(now)s + interval '60 seconds' END  -- held back
-    FROM generate_series(1, 50000) AS g"""
+           CASE WHEN g BETWEEN 20001 AND 50000 THEN %(now)s END,  -- on the queue
+           CASE WHEN g BETWEEN 40001 AND 50000 THEN %(now)s END,  -- running
+           CASE WHEN g <= 20000 THEN %(now)s + interval '60 seconds'  -- held back
+                WHEN g > 50050 THEN %(now)s - interval '1 second' END   -- held, now due
+    FROM generate_series(1, 50055) AS g"""
+# 20,000 pushes held back by the window (a catalogue re-sync), 20,000 on the queue, 10,000
+# running, 50 ready and 5 whose window has just ended
 
 
 def test_an_urgent_twin_finds_its_held_back_job_by_key_without_statistics() -> None:
     """A sale's push joins the ERP's push of the same item held back by the window, and
-    makes it due now. With 20,000 pushes held back (a catalogue re-sync), 20,000 on the
-    queue, 10,000 running and no statistics, PostgreSQL once found that row by walking every
-    job not yet dispatched."""
+    makes it due now. With a busy queue and no statistics, PostgreSQL once found that row by
+    walking every job not yet dispatched."""
     clock = FixedClock()
     with database_without_statistics("jobs", _BUSY_QUEUE, {"now": clock.now()}) as engine:
         uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock)
@@ -198,6 +200,29 @@ def test_an_urgent_twin_finds_its_held_back_job_by_key_without_statistics() -> N
             plan = explain(uow.session, statement, parameters)
             uow.commit()
         with uow:
-            due = uow.jobs.take_for_dispatch(limit=10)
-    assert [j.command.item_id for j in due] == ["MLA12345"]
+            due = uow.jobs.take_for_dispatch(limit=100)
+    assert [j.command.item_id for j in due] == ["MLA12345"] + [
+        f"MLA{n}" for n in range(50001, 50056)]
     assert rows_read(plan) <= 10, shown(plan)
+
+
+def test_dispatch_reads_the_jobs_it_takes_not_those_held_back() -> None:
+    """Every relay takes jobs every 50 ms, and asks when the next held-back one is due. With
+    20,000 pushes held back by the window, both once read every one of them on each call
+    (with statistics or without); now each reads about what it returns."""
+    clock = FixedClock()
+    with database_without_statistics("jobs", _BUSY_QUEUE, {"now": clock.now()}) as engine:
+        uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock)
+        with statements(engine, "UPDATE") as taking, uow:  # not committed
+            taken = uow.jobs.take_for_dispatch(limit=100)
+        (statement, parameters), = taking
+        with uow:  # the same statement explained, taking the same jobs
+            take = explain(uow.session, statement, parameters)
+        with statements(engine, "SELECT") as asking, uow:
+            assert uow.jobs.next_due() == clock.now() - timedelta(seconds=1)
+            (statement, parameters), = asking
+            ask = explain(uow.session, statement, parameters)
+    assert [j.command.item_id for j in taken] == [f"MLA{n}" for n in range(50001, 50056)]
+    assert take["Actual Rows"] == 55, shown(take)  # it took them: the real work, explained
+    assert rows_read(take) <= 2 * 100, shown(take)
+    assert rows_read(ask) <= 10, shown(ask)
