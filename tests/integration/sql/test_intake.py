@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import psycopg.errors
 import pytest
 from psycopg import sql
@@ -16,7 +17,6 @@ from sqlalchemy.pool import NullPool
 from adapters.serialization import command_from_json
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.intake import _PARAMS, _RECEIVE_NUMBERED, PostgresIntake, _job_shape
-from adapters.sql.migrate import upgrade
 from adapters.sql.rows import InboxRow, JobRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.commands import ProcessNotification
@@ -25,7 +25,7 @@ from connector_core.ports import NotificationIntake
 from connector_core.services.notifications import UnitOfWorkIntake
 from tests.fakes import FixedClock
 from tests.integration.sql.conftest import Databases, clean_engine
-from tests.services import database_url, fresh_postgres_database
+from tests.integration.sql.plans import database_without_statistics, nodes
 
 T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
 
@@ -186,11 +186,17 @@ def test_a_nul_character_is_refused_not_cut(intake_engine: Engine) -> None:
         assert conn.scalar(text("SELECT count(*) FROM inbox")) == 0
 
 
-def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if "Scan" in node["Node Type"] and "CTE" not in node["Node Type"]:
-        yield node
-    for child in node.get("Plans", []):
-        yield from _scans(child)
+_SEEN = """
+    INSERT INTO inbox (topic, resource, user_id, application_id, attempts, sent, received,
+                       ml_id, raw, received_at, duplicates, outcome, processed_at)
+    SELECT 'orders_v2', '/orders/' || (2000000000 + g), 468424240, 5503910054141466, 1,
+           now(), now(), 'seen-' || g,
+           json_build_object('_id', 'seen-' || g, 'topic', 'orders_v2',
+                             'resource', '/orders/' || (2000000000 + g),
+                             'user_id', 468424240, 'application_id', 5503910054141466,
+                             'attempts', 1, 'sent', now(), 'received', now()),
+           now(), 0, 'done', now()
+    FROM generate_series(1, 50000) AS g"""
 
 
 def test_the_duplicate_check_reads_a_few_pages_however_big_the_inbox() -> None:
@@ -198,32 +204,10 @@ def test_the_duplicate_check_reads_a_few_pages_however_big_the_inbox() -> None:
     PostgreSQL walk the whole primary key for ``min(id) WHERE ml_id = ?``: every new
     notification read every stored one. Here, 50,000 processed entries and no ANALYZE: the
     statement, planned both ways the server may (custom and generic), reads a few pages."""
-    with fresh_postgres_database(database_url()) as url:
-        engine = make_engine(url, poolclass=NullPool)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with database_without_statistics("inbox", _SEEN, {}) as engine:
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            # no statistics, even where the server runs autovacuum: the planner must guess
-            conn.execute("ALTER TABLE inbox SET (autovacuum_enabled = false)")
-            conn.execute("""
-                INSERT INTO inbox (topic, resource, user_id, application_id, attempts, sent,
-                                   received, ml_id, raw, received_at, duplicates, outcome,
-                                   processed_at)
-                SELECT 'orders_v2', '/orders/' || (2000000000 + g), 468424240,
-                       5503910054141466, 1, now(), now(), 'seen-' || g,
-                       json_build_object('_id', 'seen-' || g, 'topic', 'orders_v2',
-                                         'resource', '/orders/' || (2000000000 + g),
-                                         'user_id', 468424240,
-                                         'application_id', 5503910054141466, 'attempts', 1,
-                                         'sent', now(), 'received', now()),
-                       now(), 0, 'done', now()
-                FROM generate_series(1, 50000) AS g""")
-            analyzed = conn.execute("SELECT last_analyze, last_autoanalyze FROM "
-                                    "pg_stat_user_tables WHERE relname = 'inbox'").fetchone()
-            assert analyzed == (None, None)
             conn.execute(f"PREPARE receive AS {_RECEIVE_NUMBERED}")
             for mode, ml_id in [("force_custom_plan", "new-1"), ("force_generic_plan", "new-2"),
                                 ("force_generic_plan", "seen-49999")]:
@@ -236,7 +220,8 @@ def test_the_duplicate_check_reads_a_few_pages_however_big_the_inbox() -> None:
                 row = conn.execute(explain.format(sql.SQL(", ").join(
                     sql.Literal(values[name]) for name in _PARAMS))).fetchone()
                 assert row is not None
-                scans = list(_scans(row[0][0]["Plan"]))
+                scans = [n for n in nodes(row[0][0]["Plan"])
+                         if "Scan" in n["Node Type"] and "CTE" not in n["Node Type"]]
                 pages = sum(s.get("Shared Hit Blocks", 0) + s.get("Shared Read Blocks", 0)
                             for s in scans)
                 filtered = sum(s.get("Rows Removed by Filter", 0) for s in scans)
