@@ -83,6 +83,8 @@ class StoredJob:
     attempts: int
 
 
+# Jobs neither queued nor running: what the relays take (ready, or held back by the window)
+_UNDISPATCHED = (JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None))
 _JOB_COLUMNS = (JobRow.id, JobRow.dedup_key, JobRow.command, JobRow.created_at,
                 JobRow.dispatched_at, JobRow.claimed_at, JobRow.attempts)
 
@@ -158,9 +160,7 @@ class SqlJobOutbox(Repo):
     def next_due(self) -> datetime | None:
         """When the earliest job held back (``not_before``) and not yet dispatched is due."""
         return self.session.scalar(  # the first entry of ``ix_jobs_held``
-            select(JobRow.not_before)
-            .where(JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None),
-                   JobRow.not_before.is_not(None))
+            select(JobRow.not_before).where(*_UNDISPATCHED, JobRow.not_before.is_not(None))
             .order_by(JobRow.not_before).limit(1))
 
     def waiting(self, limit: int = 1000) -> list[StoredJob]:
@@ -178,14 +178,13 @@ class SqlJobOutbox(Repo):
         jobs: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writer at a time on SQLite. A job
         marked but not queued (the queue was down) is found again by :meth:`due`."""
         at = now or self._now()
-        undispatched = (JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None))
         # Two walks, each on its own index (``ix_jobs_ready``, ``ix_jobs_held``), merged in
         # ``id`` order: one walk over both kinds read every held-back job on every call. (A
         # row a walk locked beyond the final limit is left to the next round.)
-        ready = (select(JobRow.id).where(*undispatched, JobRow.not_before.is_(None))
+        ready = (select(JobRow.id).where(*_UNDISPATCHED, JobRow.not_before.is_(None))
                  .order_by(JobRow.id).limit(limit))
         held = (select(JobRow.id)
-                .where(*undispatched, JobRow.not_before.is_not(None), JobRow.not_before <= at)
+                .where(*_UNDISPATCHED, JobRow.not_before.is_not(None), JobRow.not_before <= at)
                 .order_by(JobRow.not_before, JobRow.id).limit(limit))
         if self.session.get_bind().dialect.name == "postgresql":
             ready = ready.with_for_update(skip_locked=True)
