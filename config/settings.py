@@ -25,6 +25,23 @@ def _not_negative(_instance: object, attribute: Any, value: float) -> None:
         raise InvalidInput(f"{attribute.name} must be >= 0, got {value}")
 
 
+# The /erp/* bearer token: long enough not to be guessed, and only characters that travel in
+# an HTTP header unchanged (``meli-connector keygen --erp-token`` prints a good one).
+ERP_TOKEN_MIN_LENGTH = 16
+
+
+def _erp_token(_instance: object, _attribute: Any, value: str | None) -> None:
+    if value is None:
+        return
+    if len(value) < ERP_TOKEN_MIN_LENGTH:
+        raise InvalidInput(f"ERP_API_TOKEN is too weak: it has {len(value)} character(s), "
+                           f"the minimum is {ERP_TOKEN_MIN_LENGTH} (make one with "
+                           f"`meli-connector keygen --erp-token`)")
+    if not all("!" <= c <= "~" for c in value):
+        raise InvalidInput("ERP_API_TOKEN may hold only printable ASCII characters without "
+                           "spaces (make one with `meli-connector keygen --erp-token`)")
+
+
 def _days(_instance: object, attribute: Any, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput(f"{attribute.name} must be a whole number of days >= 0 "
@@ -40,7 +57,7 @@ class Settings:
     ml_client_secret: str | None = field(default=None, repr=False)
     ml_redirect_uri: str | None = None
     secret_key: str | None = field(default=None, repr=False)
-    erp_api_token: str | None = field(default=None, repr=False)
+    erp_api_token: str | None = field(default=None, repr=False, validator=_erp_token)
     config_path: Path | None = None
     # [connector] section of the TOML file
     rate_limit_per_second: float = field(default=10.0, validator=_positive)

@@ -22,6 +22,16 @@ def _services() -> WebhookServices:
     return services
 
 
+def _bearer_matches(header: str, token: str) -> bool:
+    """``Authorization: Bearer <token>``; the scheme is case-insensitive (RFC 7235 §2.1),
+    the token is compared in constant time."""
+    scheme, _, given = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8", "surrogatepass"),
+                               token.encode("utf-8", "surrogatepass"))
+
+
 def authorised(view: Handler) -> Handler:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> tuple[Response, int] | Response:
@@ -31,8 +41,7 @@ def authorised(view: Handler) -> Handler:
             ERP_CALLS.labels(route=route, status="503").inc()
             return error(503, "not_configured",
                          "ERP_API_TOKEN is not set: the /erp routes are disabled")
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if not _bearer_matches(request.headers.get("Authorization", ""), token):
             ERP_CALLS.labels(route=route, status="401").inc()
             return error(401, "unauthorized", "missing or wrong bearer token")
         try:

@@ -2,11 +2,16 @@
 
 Every call runs in its own short transaction and commits before returning (a rotated refresh
 token must be durable before the new access token is used: CONTRACT §1 rule 9).
+
+``CONNECTOR_SECRET_KEY`` may hold several keys separated by commas: the first encrypts, every
+one decrypts (``cryptography``'s ``MultiFernet``). To rotate, put a new key first, run
+``meli-connector rekey`` (every stored token re-encrypted with it), then drop the old key.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,14 +21,32 @@ from connector_core.domain.accounts import Account, AccountStatus, TokenSet
 from connector_core.domain.errors import InvalidInput, UnknownAccount
 
 
-class SqlTokenStore:
-    def __init__(self, session_factory: sessionmaker[Session], secret_key: str | bytes) -> None:
-        self._session_factory = session_factory
+def parse_keys(secret_key: str | bytes | Sequence[str | bytes]) -> MultiFernet:
+    """``CONNECTOR_SECRET_KEY``: one Fernet key, or several separated by commas (the first
+    encrypts, all decrypt). A one-line error names the position of a key that is not one."""
+    if isinstance(secret_key, bytes):
+        secret_key = secret_key.decode("ascii", "replace")
+    parts = ([p.strip() for p in secret_key.split(",")] if isinstance(secret_key, str)
+             else [p.decode() if isinstance(p, bytes) else p for p in secret_key])
+    if not parts or not all(parts):
+        raise InvalidInput("CONNECTOR_SECRET_KEY is empty or has an empty entry between "
+                           "commas (generate a key with `meli-connector keygen`)")
+    fernets = []
+    for position, key in enumerate(parts, start=1):
         try:
-            self._fernet = Fernet(secret_key)
+            fernets.append(Fernet(key))
         except (ValueError, TypeError) as exc:
-            raise InvalidInput("CONNECTOR_SECRET_KEY is not a valid key (generate one with "
-                               "`meli-connector keygen`)") from exc
+            which = "" if len(parts) == 1 else f" (key {position} of {len(parts)})"
+            raise InvalidInput(f"CONNECTOR_SECRET_KEY is not a valid key{which}: generate "
+                               f"one with `meli-connector keygen`") from exc
+    return MultiFernet(fernets)
+
+
+class SqlTokenStore:
+    def __init__(self, session_factory: sessionmaker[Session],
+                 secret_key: str | bytes | Sequence[str | bytes]) -> None:
+        self._session_factory = session_factory
+        self._fernet = parse_keys(secret_key)
 
     def __repr__(self) -> str:
         return "SqlTokenStore()"
@@ -33,7 +56,49 @@ class SqlTokenStore:
             return self._fernet.decrypt(value.encode()).decode()
         except InvalidToken as exc:
             raise InvalidInput("CONNECTOR_SECRET_KEY does not decrypt the stored tokens (was "
-                               "the key changed?)") from exc
+                               "the key changed? to rotate keys, list the new key first and "
+                               "the old one after it, comma-separated, then run "
+                               "`meli-connector rekey`)") from exc
+
+    def check_key(self) -> int:
+        """Decrypt every stored token now; how many there are. Raises the one-line
+        :class:`InvalidInput` of a wrong key, so a command that needs the tokens fails at
+        once instead of queueing jobs that can only fail."""
+        count = 0
+        with self._session_factory() as session:
+            for row in session.scalars(select(AccountRow)):
+                for value in (row.access_token_enc, row.refresh_token_enc):
+                    if value:
+                        self._decrypt(value)
+                        count += 1
+        return count
+
+    def rekey(self) -> int:
+        """Re-encrypt every stored token with the first key (``MultiFernet.rotate``), in one
+        transaction; how many accounts were rewritten. A token no key decrypts aborts it
+        all, naming the account."""
+        rewritten = 0
+        with self._session_factory() as session:
+            # Locked: a refresh saving its rotated token meanwhile waits, then writes it
+            # with the first key, instead of being overwritten by the old token.
+            rows = session.scalars(select(AccountRow).order_by(AccountRow.name)
+                                   .with_for_update())
+            for row in rows:
+                if not (row.access_token_enc or row.refresh_token_enc):
+                    continue
+                try:
+                    if row.access_token_enc:
+                        row.access_token_enc = self._fernet.rotate(
+                            row.access_token_enc.encode()).decode()
+                    if row.refresh_token_enc:
+                        row.refresh_token_enc = self._fernet.rotate(
+                            row.refresh_token_enc.encode()).decode()
+                except InvalidToken as exc:
+                    raise InvalidInput(f"account {row.name!r}: no key in CONNECTOR_SECRET_KEY "
+                                       f"decrypts its tokens; nothing was re-encrypted") from exc
+                rewritten += 1
+            session.commit()
+        return rewritten
 
     def load(self, account: str) -> TokenSet | None:
         with self._session_factory() as session:

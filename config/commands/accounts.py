@@ -7,6 +7,7 @@ and warehouses; tokens are only ever written by ``accounts add --refresh-token``
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,39 @@ from config.settings import Settings
 from connector_core.domain.errors import InvalidInput
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the access token of a bare refresh token: expired
+
+
+REFRESH_TOKEN_VARIABLE = "ML_REFRESH_TOKEN"
+
+
+def _refresh_token(args: argparse.Namespace) -> str | None:
+    """The refresh token to store, if any: from stdin (``--refresh-token-stdin``), from
+    ``$ML_REFRESH_TOKEN``, or from ``--refresh-token`` (which ``ps`` and the shell history
+    show: a warning says so)."""
+    given = [name for name, on in (("--refresh-token", args.refresh_token is not None),
+                                   ("--refresh-token-stdin", args.refresh_token_stdin))
+             if on]
+    if len(given) > 1:
+        raise InvalidInput("give the refresh token one way: --refresh-token-stdin, "
+                           f"${REFRESH_TOKEN_VARIABLE} or --refresh-token")
+    if args.refresh_token_stdin:
+        token, source = sys.stdin.readline(), "stdin"
+    elif args.refresh_token is not None:
+        token, source = args.refresh_token, "--refresh-token"
+        print("meli-connector accounts add: note: a token given on the command line shows in "
+              "`ps` and the shell history; prefer --refresh-token-stdin or "
+              f"${REFRESH_TOKEN_VARIABLE}", file=sys.stderr)
+    elif os.environ.get(REFRESH_TOKEN_VARIABLE) is not None:
+        token, source = os.environ[REFRESH_TOKEN_VARIABLE], f"${REFRESH_TOKEN_VARIABLE}"
+    else:
+        return None
+    token = token.strip()
+    if not token:
+        raise InvalidInput(f"the refresh token from {source} is empty")
+    if not all("!" <= c <= "~" for c in token):
+        raise InvalidInput(f"the refresh token from {source} has spaces or characters a "
+                           f"token cannot have")
+    return token
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -29,9 +63,7 @@ def _add(args: argparse.Namespace) -> int:
                           warehouses=frozenset(args.warehouse) if args.warehouse else None)
     except ValueError as exc:
         raise InvalidInput(f"account {args.name!r}: {exc}") from exc
-    token = args.refresh_token
-    if token is not None and not token.strip():
-        raise InvalidInput("--refresh-token is empty")
+    token = _refresh_token(args)
     key = settings.require_secret_key() if token is not None else None
     engine, session_factory = open_database(settings)
     try:
@@ -52,7 +84,7 @@ def _add(args: argparse.Namespace) -> int:
         if store is not None and token is not None:
             with database_errors():
                 store.save(account.name, TokenSet(
-                    access_token="", refresh_token=token.strip(), expires_at=NEVER,
+                    access_token="", refresh_token=token, expires_at=NEVER,
                     user_id=account.user_id))
     finally:
         engine.dispose()
@@ -102,9 +134,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _connect(args: argparse.Namespace) -> int:
     """Print the authorization link, or complete the connection with a pasted code."""
-    from config.commands.db import migrated_connector
+    from config.commands.db import connector_with_tokens, migrated_connector
 
-    connector = migrated_connector()
+    connector = connector_with_tokens() if args.code else migrated_connector()
     if args.code:
         print(connector.connect(args.name, args.code))
         return 0
@@ -126,7 +158,11 @@ def register(sub: Any) -> None:
     add.add_argument("--user-id", type=int, required=True, help="the seller's ML user id")
     add.add_argument("--site", required=True, help="ML site id, e.g. MLA")
     add.add_argument("--refresh-token", help="a refresh token from the OAuth flow (stored "
-                                             "encrypted with CONNECTOR_SECRET_KEY)")
+                                             "encrypted with CONNECTOR_SECRET_KEY); visible "
+                                             "in `ps`: prefer --refresh-token-stdin or "
+                                             f"${REFRESH_TOKEN_VARIABLE}")
+    add.add_argument("--refresh-token-stdin", action="store_true",
+                     help="read the refresh token from the first line of stdin")
     add.add_argument("--warehouse", action="append", help="an ERP warehouse this account "
                                                           "sells from (repeat; default: all)")
     add.add_argument("--config", help="connector.toml for settings")

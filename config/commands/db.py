@@ -62,6 +62,16 @@ def migrated_connector() -> Any:
     return connector
 
 
+def connector_with_tokens() -> Any:
+    """:func:`migrated_connector` for a command that calls ML: ``CONNECTOR_SECRET_KEY`` is
+    checked first to decrypt every stored token, so a wrong or missing key is a one-line
+    error and a non-zero exit, not jobs queued that can only fail."""
+    connector = migrated_connector()
+    with database_errors():
+        connector.tokens.check_key()
+    return connector
+
+
 @contextmanager
 def database_errors() -> Iterator[None]:
     """Database failures as a one-line :class:`InvalidInput` (the CLI prints those)."""

@@ -8,11 +8,20 @@ from typing import Any
 
 from connector_core.domain.errors import InvalidInput
 
+# gunicorn's access log line: address, time, method, path (no query), status, size, duration
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
 
 def _connector() -> Any:
     from config.commands.db import migrated_connector
 
     return migrated_connector()
+
+
+def _connector_with_tokens() -> Any:
+    from config.commands.db import connector_with_tokens
+
+    return connector_with_tokens()
 
 
 def _wait_in_process(connector: Any) -> None:
@@ -30,7 +39,13 @@ def _serve(args: argparse.Namespace) -> int:
     from config.bootstrap import build
     from config.wsgi import make_app
 
-    settings = _connector().settings
+    connector = _connector()
+    settings = connector.settings
+    if settings.secret_key:  # a wrong key is said now, not by every job that needs a token
+        from config.commands.db import database_errors
+
+        with database_errors():
+            connector.tokens.check_key()
     in_process = not settings.redis_url
     # Without Redis the jobs run on a thread of the web process: one process only.
     workers = 1 if in_process else args.workers
@@ -41,6 +56,12 @@ def _serve(args: argparse.Namespace) -> int:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", args.threads)
             self.cfg.set("accesslog", "-")
+            # No credential in the access log: not the user of a Basic header (%(u)s), not
+            # the query string (the OAuth callback's code and state), not the referer.
+            self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+            # gunicorn >= 25.1 opens a control socket at one path per user: several
+            # `serve` processes on a host would share and delete each other's.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             # Runs in each web process after gunicorn forks: its own connections and threads.
@@ -61,7 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from rq import SimpleWorker
 
-    connector = _connector()
+    connector = _connector_with_tokens()
     if connector.redis is None:
         raise InvalidInput("REDIS_URL is not set: without Redis, jobs run inside `serve` and "
                            "the CLI commands; there is no separate worker to start")
@@ -80,7 +101,7 @@ def _sync(args: argparse.Namespace) -> int:
 
     if not args.all and not args.sku:
         raise InvalidInput("give --sku SKU or --all")
-    connector = _connector()
+    connector = _connector_with_tokens()
     with connector.uow as uow:
         if args.all:
             items = uow.mappings.items()
@@ -111,7 +132,7 @@ def _reconcile(args: argparse.Namespace) -> int:
                 from None
         if since.utcoffset() is None:
             raise InvalidInput(f"--since: {args.since!r} has no time zone")
-    connector = _connector()
+    connector = _connector_with_tokens()
     lines = connector.reconcile(args.account, since)
     _wait_in_process(connector)
     print(json.dumps({"result": lines}) if args.json else "\n".join(lines))
@@ -132,7 +153,8 @@ def _jobs(args: argparse.Namespace) -> int:
     rows that used up their attempts."""
     if args.action == "retry" and not args.all and not args.id:
         raise InvalidInput("give a job ID or --all")
-    connector = _connector()
+    # re-running jobs calls ML: the key must decrypt the tokens; listing them needs no key
+    connector = _connector_with_tokens() if args.action == "retry" else _connector()
     if connector.redis is None:
         return _jobs_in_process(connector, args)
     from rq.registry import FailedJobRegistry

@@ -120,9 +120,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _connector() -> Any:
-    from config.commands.db import migrated_connector
+    """Verify and discover read ML: the key must decrypt the stored tokens first."""
+    from config.commands.db import connector_with_tokens
 
-    return migrated_connector()
+    return connector_with_tokens()
 
 
 def _progress(what: str) -> Any:

@@ -181,3 +181,64 @@ def test_adding_a_token_after_apply_keeps_the_configured_warehouses(
                "--warehouse", "north", capsys=capsys)[0] == 0
     [demo] = json.loads(cli("accounts", "list", "--json", capsys=capsys)[1])
     assert demo["warehouses"] == ["north"]
+
+
+def test_the_refresh_token_comes_from_stdin_or_the_environment(
+        cli: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from adapters.sql.tokens import SqlTokenStore
+
+    key = __import__("os").environ["CONNECTOR_SECRET_KEY"]
+    store = SqlTokenStore(make_session_factory(engine), key)
+    monkeypatch.setattr("sys.stdin", io.StringIO("TG-from-stdin\n"))
+    code, out, err = cli("accounts", "add", "a", "--user-id", "1", "--site", "MLA",
+                         "--refresh-token-stdin", capsys=capsys)
+    assert code == 0 and "stored encrypted" in out and "TG-" not in out + err
+    assert store.load("a").refresh_token == "TG-from-stdin"
+    monkeypatch.setenv("ML_REFRESH_TOKEN", "TG-from-env")
+    code, out, err = cli("accounts", "add", "b", "--user-id", "2", "--site", "MLA",
+                         capsys=capsys)
+    assert code == 0 and store.load("b").refresh_token == "TG-from-env" and err == ""
+    code, _, err = cli("accounts", "add", "c", "--user-id", "3", "--site", "MLA",
+                       "--refresh-token", "TG-argv", capsys=capsys)
+    assert code == 0 and "shows in `ps`" in err and "TG-argv" not in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    code, _, err = cli("accounts", "add", "d", "--user-id", "4", "--site", "MLA",
+                       "--refresh-token-stdin", capsys=capsys)
+    assert code == 2 and "from stdin is empty" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("accounts", "add", "d", "--user-id", "4", "--site", "MLA",
+                       "--refresh-token-stdin", "--refresh-token", "x", capsys=capsys)
+    assert code == 2 and "one way" in err
+
+
+def test_a_wrong_key_stops_commands_that_need_the_tokens(
+        cli: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from adapters.sql.rows import JobRow
+    from adapters.sql.tokens import SqlTokenStore
+    from config import jobs
+
+    old = __import__("os").environ["CONNECTOR_SECRET_KEY"]
+    new = Fernet.generate_key().decode()
+    assert cli("mappings", "apply", str(EXAMPLE_CSV), capsys=capsys)[0] == 0
+    assert cli("accounts", "add", "demo", "--user-id", "123456789", "--site", "MLA",
+               "--refresh-token", "TG-1", capsys=capsys)[0] == 0
+    monkeypatch.setenv("CONNECTOR_SECRET_KEY", new)
+    for argv in (["sync", "stock", "--all"], ["reconcile"], ["mappings", "verify"],
+                 ["jobs", "retry", "--all"]):
+        monkeypatch.setattr(jobs, "_connector", None)  # each command builds its own
+        try:
+            code, out, err = cli(*argv, capsys=capsys)
+        finally:
+            if jobs._connector is not None:
+                jobs._connector.close()
+        assert code == 2 and out == "", argv
+        assert "does not decrypt the stored tokens" in err and len(err.splitlines()) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(JobRow.id)).all() == []  # nothing queued in vain
+    monkeypatch.setenv("CONNECTOR_SECRET_KEY", f"{new},{old}")
+    code, out, _ = cli("rekey", capsys=capsys)
+    assert code == 0 and "re-encrypted the tokens of 1 account(s)" in out
+    assert SqlTokenStore(make_session_factory(engine), new).load("demo").refresh_token == "TG-1"

@@ -162,6 +162,35 @@ class TestTokenStore:
             store.save("ghost", TokenSet(access_token="a", refresh_token="r", expires_at=T0))
         with pytest.raises(InvalidInput, match="not a valid key"):
             SqlTokenStore(make_session_factory(engine), "short")
+        with pytest.raises(InvalidInput, match=r"not a valid key \(key 2 of 2\)"):
+            SqlTokenStore(make_session_factory(engine), f"{Fernet.generate_key().decode()},x")
+        with pytest.raises(InvalidInput, match="empty entry"):
+            SqlTokenStore(make_session_factory(engine), f"{Fernet.generate_key().decode()},")
+
+    def test_keys_rotate_the_first_encrypts_all_decrypt(self, engine: Engine) -> None:
+        _account(engine)
+        old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+        tokens = TokenSet(access_token="APP_USR-a", refresh_token="TG-r", expires_at=T0,
+                          user_id=111)
+        SqlTokenStore(make_session_factory(engine), old).save("main", tokens)
+        both = SqlTokenStore(make_session_factory(engine), f"{new}, {old}")
+        assert both.load("main") == tokens and both.check_key() == 2
+        only_new = SqlTokenStore(make_session_factory(engine), new)
+        with pytest.raises(InvalidInput, match="does not decrypt"):
+            only_new.check_key()
+        assert both.rekey() == 1
+        assert only_new.load("main") == tokens and only_new.check_key() == 2
+        with pytest.raises(InvalidInput, match="does not decrypt"):
+            SqlTokenStore(make_session_factory(engine), old).load("main")
+
+    def test_rekey_with_no_matching_key_changes_nothing(self, engine: Engine) -> None:
+        _account(engine)
+        key = Fernet.generate_key().decode()
+        tokens = TokenSet(access_token="APP_USR-a", refresh_token="TG-r", expires_at=T0)
+        SqlTokenStore(make_session_factory(engine), key).save("main", tokens)
+        with pytest.raises(InvalidInput, match="account 'main': no key"):
+            SqlTokenStore(make_session_factory(engine), Fernet.generate_key()).rekey()
+        assert SqlTokenStore(make_session_factory(engine), key).load("main") == tokens
 
 
     def test_release_puts_a_failed_job_back_or_merges_it(

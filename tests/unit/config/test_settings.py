@@ -73,3 +73,23 @@ def test_a_named_config_file_must_exist(tmp_path):
 def test_the_secret_key_is_required_to_store_tokens():
     with pytest.raises(InvalidInput, match="CONNECTOR_SECRET_KEY is not set"):
         Settings().require_secret_key()
+
+
+@pytest.mark.parametrize(("token", "message"), [
+    (" ", "ERP_API_TOKEN is too weak: it has 1 character(s), the minimum is 16"),
+    ("erp-token", "the minimum is 16"),
+    ("sixteen chars ok", "printable ASCII characters without spaces"),
+    ("abcdefghijklmnop\t", "printable ASCII"),
+    ("ñandú-ñandú-ñandú", "printable ASCII"),
+])
+def test_a_weak_erp_token_is_refused_at_start(tmp_path, monkeypatch, token, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidInput) as err:
+        Settings.load({"ERP_API_TOKEN": token})
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_strong_erp_token_is_accepted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    token = "Zq3-9xT_v8L2pR7mK4sW"
+    assert Settings.load({"ERP_API_TOKEN": token}).erp_api_token == token

@@ -165,6 +165,22 @@ class TestErpRoutes:
                             headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and uow.store.reports == {}
 
+    @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+    def test_the_scheme_is_case_insensitive(self, scheme):
+        client, uow, _ = build()
+        response = client.post("/erp/stock", json={"sku": "A", "quantity": 1},
+                               headers={"Authorization": f"{scheme} {TOKEN}"})
+        assert response.status_code == 202 and "A" in {k[0] for k in uow.store.reports}
+
+    @pytest.mark.parametrize("header", [f"Basic {TOKEN}", TOKEN, f"Bearer{TOKEN}",
+                                        f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer ",
+                                        "Bearer \udcff"])
+    def test_anything_but_the_token_is_refused(self, header):
+        client, uow, _ = build()
+        response = client.post("/erp/stock", json={"sku": "A", "quantity": 1},
+                               headers={"Authorization": header})
+        assert response.status_code == 401 and uow.store.reports == {}
+
     def test_disabled_without_a_configured_token(self):
         client, _, _ = build(WebhookSettings())
         response = client.post("/erp/stock", json={"sku": "A", "quantity": 1},
