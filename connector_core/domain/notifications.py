@@ -17,6 +17,13 @@ class Topic(StrEnum):
 
 ORDER_TOPICS = frozenset({Topic.ORDERS_V2, Topic.ORDERS, Topic.CREATED_ORDERS})
 ITEM_TOPICS = frozenset({Topic.ITEMS, Topic.ITEMS_PRICES})
+# Every topic ML documents (reference/ml_api.md §5), processed or only recorded. Anything else
+# in a notification's ``topic`` is someone's invention: metrics count it as "other".
+ML_TOPICS = frozenset({
+    *Topic, "questions", "payments", "messages", "shipments", "stock-location",
+    "user-products-families", "catalog_item_competition_status", "fbm_stock_operations",
+    "invoices", "claims", "public_offers", "public_candidates", "flex-handshakes",
+    "price_suggestion", "orders_feedback", "catalog_suggestions"})
 
 
 @frozen(kw_only=True)

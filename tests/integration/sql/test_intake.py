@@ -215,7 +215,7 @@ def test_the_duplicate_check_reads_a_few_pages_however_big_the_inbox() -> None:
                 values = {**_job_shape(), "topic": "orders_v2", "resource": f"/orders/{ml_id}",
                           "user_id": 1, "application_id": 2, "attempts": 1, "sent": None,
                           "received": None, "ml_id": ml_id, "raw": "{}",
-                          "received_at": T0.isoformat()}
+                          "received_at": T0.isoformat(), "max_attempts": 6}
                 explain = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE receive({})")
                 row = conn.execute(explain.format(sql.SQL(", ").join(
                     sql.Literal(values[name]) for name in _PARAMS))).fetchone()

@@ -124,7 +124,7 @@ def test_toml_value_problems_point_at_the_key(tmp_path: Path) -> None:
     path = tmp_path / "connector.toml"
     assert any(p.startswith(f"{path}:10:1: account 'second': user_id") for p in found)
     assert any(p.startswith(f"{path}:25:1: [pricing.sku.\"A\"]: max_price") for p in found)
-    assert any(p.startswith(f"{path}:22:1: [pricing.default]: unknown key 'bogus'")
+    assert any(p.startswith(f"{path}:22:1: unknown key 'bogus' in [pricing.default] (known:")
                for p in found)
     assert any("[pricing.listing.\"main:MLA2/501\"]" in p and "cheap" in p for p in found)
 
@@ -190,7 +190,8 @@ def test_names_longer_than_the_database_holds_are_problems(tmp_path: Path) -> No
     assert any("[catalog] skus: a SKU is longer than 128 characters" in p for p in found)
     assert any("is longer than 128 characters" in p and "kit 'SSS" in p for p in found)
     # the longest names that fit load
-    fits = CSV + f"{'S' * MAX_SKU_LENGTH},main,{'M' * MAX_NAME_LENGTH},,0,,true\n"
+    longest_item = "MLA" + "9" * (MAX_NAME_LENGTH - 3)
+    fits = CSV + f"{'S' * MAX_SKU_LENGTH},main,{longest_item},,0,,true\n"
     csv_path, toml_path = write(tmp_path, fits)
     table, _ = load_admin_tables(csv_path, toml_path)
     assert len(table.rows) == 4
