@@ -217,6 +217,10 @@ def test_no_input_gets_a_5xx_and_every_200_is_stored_once(kind: str,
                       b'{"topic": "\\ud800", "resource": "/orders/1", "user_id": 1}', "", ""))
     @example(request=("notifications",
                       b'{"topic": "orders_v2", "resource": "/orders/1", "n": NaN}', "", ""))
+    @example(request=("notifications",
+                      b'{"topic": "orders_v2", "resource": "/orders/2", "n": -1e400}', "", ""))
+    @example(request=("notifications", b'{"topic": "orders_v2", "resource": "/orders/3", '
+                      b'"x": ' + b"[" * 500 + b"]" * 500 + b"}", "", ""))
     @example(request=("notifications", json.dumps(
         {"topic": "orders_v2", "resource": "/orders/9", "sent": "0001-01-01T00:00:00+05:00",
          "received": "9999-12-31T23:59:59-05:00"}).encode(), "", ""))
