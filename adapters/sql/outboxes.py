@@ -298,7 +298,7 @@ class SqlInbox(Repo):
         """Insert, or count a duplicate: on an entry with the same ML ``_id`` (processed or
         not), else (one atomic statement) on the waiting entry for the same resource, if its
         job can still run; a waiting entry whose job cannot is retired first."""
-        for _attempt in (1, 2):
+        for _attempt in (1, 2, 3):  # (a concurrent writer may retire or insert meanwhile)
             added = self._add(notification, raw, received_at)
             if added is not None:
                 return added

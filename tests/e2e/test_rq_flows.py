@@ -81,8 +81,9 @@ reconcile_interval_minutes = 60
         for process in self.workers:
             try:
                 process.wait(10)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # rq's pubsub thread can hang its exit
                 process.kill()
+                process.wait()
 
     def figures(self) -> tuple[int, ...]:
         items = self.sandbox.state.items

@@ -94,7 +94,10 @@ class TestNotifications:
         (json.dumps({**NOTE, "topic": "\ud800"}).encode(), "lone surrogate"),
         (json.dumps({**NOTE, "extra": {"k\udfff": 1}}).encode(), "lone surrogate"),
         (json.dumps({**NOTE, "resource": "/orders/\ud800"}, ensure_ascii=False).encode(
-            "utf-8", "surrogatepass"), "lone surrogate"),
+            "utf-8", "surrogatepass"), "not UTF-8 text"),
+        (json.dumps(NOTE).encode("utf-16"), "not UTF-8 text"),
+        (b'{"topic": "orders_v2", "resource": "/orders/1", "x": ' + b"1" * 400 + b".5}",
+         "not finite"),
         (b'{"topic": "orders_v2", "resource": "/orders/1", "attempts": NaN}', "NaN"),
         (b'{"topic": "orders_v2", "resource": "/orders/1", "x": -Infinity}', "-Infinity"),
         (b'{"topic": "orders_v2", "resource": "/orders/1", "x": 1e400}', "not finite"),
