@@ -189,6 +189,8 @@ def test_adding_a_token_after_apply_keeps_the_configured_warehouses(
     (("accounts", "add", "a b", "--user-id", "5", "--site", "MLA"),
      "account 'a b': 'name' must match regex"),
     (("jobs", "retry", "job-\u00b2"), "job id: expected job-N, got 'job-\u00b2'"),
+    (("sync", "stock", "--sku", "A\udcff"),  # a byte that is not UTF-8, as Python passes it
+     "--sku 'A\\udcff': contains a lone surrogate"),
 ])
 def test_hostile_arguments_are_one_line_errors(cli: Any, engine: Engine,
                                                capsys: pytest.CaptureFixture[str],
