@@ -49,7 +49,8 @@ def run(mode: str, changes: list[tuple[str, int]], rate: float,
     state.seed(seed)
     with tempfile.TemporaryDirectory() as tmp, start_sandbox(state) as sandbox:
         settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                            ml_api_url=sandbox.url, ml_client_id="123", ml_client_secret="shh",
+                            ml_api_url=sandbox.url, ml_sandbox=True, ml_client_id="123",
+                            ml_client_secret="shh",
                             secret_key=Fernet.generate_key().decode(),
                             rate_limit_per_second=rate, application_id=APP_ID,
                             push_delay_seconds=push_delay)

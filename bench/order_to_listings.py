@@ -63,7 +63,8 @@ def main() -> int:
     state.seed(SEED)
     with tempfile.TemporaryDirectory() as tmp, start_sandbox(state) as sandbox:
         settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                            ml_api_url=sandbox.url, ml_client_id="123", ml_client_secret="shh",
+                            ml_api_url=sandbox.url, ml_sandbox=True, ml_client_id="123",
+                            ml_client_secret="shh",
                             secret_key=Fernet.generate_key().decode(),
                             rate_limit_per_second=args.rate, application_id=APP_ID)
         connector = Connector(settings)

@@ -88,7 +88,8 @@ queue_name = "bench-rate-{os.getpid()}"
 reconcile_interval_minutes = 600
 """, encoding="utf-8")
         env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_server.url,
-               "ML_API_URL": sandbox.url, "ML_CLIENT_ID": "123", "ML_CLIENT_SECRET": "shh",
+               "ML_API_URL": sandbox.url, "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
+               "ML_CLIENT_SECRET": "shh",
                "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
                "CONNECTOR_CONFIG": str(config)}
         connector = Connector(Settings.load(env))

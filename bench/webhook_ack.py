@@ -117,7 +117,7 @@ queue_name = "bench-ack-{os.getpid()}"
 reconcile_interval_minutes = 600
 """, encoding="utf-8")
         env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_server.url,
-               "ML_API_URL": "http://127.0.0.1:9", "ML_CLIENT_ID": "123",
+               "ML_API_URL": "http://127.0.0.1:9", "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
                "ML_CLIENT_SECRET": "shh", "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
                "CONNECTOR_CONFIG": str(config)}
         connector = Connector(Settings.load(env))

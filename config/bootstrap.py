@@ -123,7 +123,7 @@ class Connector:
             return UnitOfWorkIntake(self.uow, self.clock)
         engine = make_engine(self.engine.url.render_as_string(hide_password=False),
                              poolclass=NullPool, isolation_level="AUTOCOMMIT")
-        return PostgresIntake(engine, self.clock)
+        return PostgresIntake(engine, self.clock, max_attempts=MAX_ATTEMPTS)
 
     @cached_property
     def redis(self) -> Redis | None:

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from config import commands
-from connector_core.domain.errors import ConnectorError
+from connector_core.domain.errors import ConnectorError, InvalidInput
+from connector_core.domain.inputs import text_problem
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Arguments that are not valid text (bytes that are not UTF-8 reach Python as lone
+    surrogates) can be neither stored nor printed: refuse them up front."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and text_problem(text):
+                raise InvalidInput(f"--{name.replace('_', '-')} {text!r}: "
+                                   f"{text_problem(text)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -35,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     try:
+        _check_arguments(args)
         result = args.handler(args)
     except ConnectorError as exc:
         print(f"meli-connector {args.command}: {exc}", file=sys.stderr)

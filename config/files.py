@@ -16,8 +16,11 @@ from typing import Any, TextIO
 
 from attrs import frozen
 
+from config.toml_schema import ACCOUNT_KEYS, RULE_KEYS, schema_problems
+from connector_core.domain import ids
 from connector_core.domain.accounts import SITES, Account
-from connector_core.domain.errors import MappingInvalid, Problem
+from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
+from connector_core.domain.inputs import text_problem
 from connector_core.domain.mapping import (
     MAX_NAME_LENGTH,
     MAX_SKU_LENGTH,
@@ -31,9 +34,6 @@ from connector_core.domain.pricing import PricingPolicy, PricingRule
 REQUIRED_COLUMNS = ("sku", "account", "item_id", "variation_id")
 OPTIONAL_COLUMNS = ("safety_stock", "max_quantity", "active")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-RULE_KEYS = frozenset({"min_markup", "target_markup", "max_price", "max_markup", "fee_rate",
-                       "fixed_fee", "shipping_cost", "min_change", "undercut", "strategy"})
-ACCOUNT_KEYS = frozenset({"user_id", "site_id", "warehouses", "nickname"})
 TRUE = frozenset({"true", "yes", "1", "y", "t"})
 FALSE = frozenset({"false", "no", "0", "n", "f"})
 MAX_REPORTED = 25
@@ -58,7 +58,7 @@ class _TomlLocator:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
-        self.headers: dict[tuple[str, ...], int] = {}
+        self.headers: dict[tuple[str, ...], int] = {(): 0}  # the root: keys before any header
         for number, line in enumerate(self.lines, start=1):
             match = self._HEADER.match(line)
             if match:
@@ -66,14 +66,14 @@ class _TomlLocator:
 
     def where(self, *keys: str) -> str:
         """``file:line:col`` of ``keys`` (a dotted path), as close as can be found."""
-        for depth in range(len(keys), 0, -1):
+        for depth in range(len(keys), -1, -1):
             header = self.headers.get(tuple(keys[:depth]))
             if header is None:
                 continue
             rest = keys[depth:]
             if not rest:
                 return f"{self.path}:{header}:1"
-            key_re = re.compile(rf'^\s*("{re.escape(rest[0])}"|{re.escape(rest[0])})\s*=')
+            key_re = re.compile(rf'^\s*("{re.escape(rest[0])}"|{re.escape(rest[0])})\s*[=.]')
             for number in range(header + 1, len(self.lines) + 1):
                 line = self.lines[number - 1]
                 if self._HEADER.match(line):
@@ -87,7 +87,7 @@ class _TomlLocator:
                         if inner:
                             col = match.end() + inner.start() + 1
                     return f"{self.path}:{number}:{col}"
-            return f"{self.path}:{header}:1"
+            return f"{self.path}:{max(header, 1)}:1"
         return f"{self.path}:1:1"
 
 
@@ -96,11 +96,16 @@ def _split_key(text: str) -> tuple[str, ...]:
     return tuple(a or b or c for a, b, c in parts)
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], _TomlLocator]:
+def read_toml(path: Path) -> tuple[dict[str, Any], _TomlLocator]:
+    """The file's data and a locator of its tables and keys; :class:`MappingInvalid` with
+    the position of a syntax error."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingInvalid([Problem(str(path), f"cannot read: {exc.strerror}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise MappingInvalid([Problem(str(path), f"not UTF-8 text (byte {exc.start})")]) \
+            from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -125,10 +130,7 @@ def _accounts(section: Any, loc: _TomlLocator, problems: list[Problem]) -> list[
             problems.append(Problem(loc.where("accounts", name), f"[accounts.{name}] must be "
                                     "a table with user_id and site_id"))
             continue
-        unknown = sorted(set(body) - ACCOUNT_KEYS)
-        if unknown:
-            problems.append(Problem(loc.where("accounts", name, unknown[0]),
-                                    f"account {name!r}: unknown key {unknown[0]!r}"))
+        if set(body) - set(ACCOUNT_KEYS):  # reported by schema_problems
             continue
         user_id, site_id = body.get("user_id"), body.get("site_id")
         warehouses = body.get("warehouses")
@@ -164,8 +166,7 @@ def _kits(section: Any, loc: _TomlLocator, problems: list[Problem]) -> list[Kit]
     kits = []
     for sku, body in _table(section, loc.where("kits"), "[kits]", problems).items():
         where = loc.where("kits", sku)
-        if not isinstance(body, dict) or set(body) != {"components"} or not isinstance(
-                body["components"], dict):
+        if not isinstance(body, dict) or not isinstance(body.get("components"), dict):
             problems.append(Problem(where, f'kit {sku!r}: expected [kits."{sku}"] with '
                                     'components = { "SKU" = units, ... } and nothing else'))
             continue
@@ -198,11 +199,7 @@ def _rule(body: Any, *, what: str, problems: list[Problem], loc: _TomlLocator,
     if not isinstance(body, dict):
         problems.append(Problem(where, f"{what} must be a table"))
         return None
-    unknown = sorted(set(body) - RULE_KEYS)
-    if unknown:
-        problems.append(Problem(loc.where(*keys, unknown[0]),
-                                f"{what}: unknown key {unknown[0]!r} (known: "
-                                f"{', '.join(sorted(RULE_KEYS))})"))
+    if set(body) - set(RULE_KEYS):  # reported by schema_problems
         return None
     values: dict[str, Any] = {}
     for key, value in body.items():
@@ -223,11 +220,6 @@ def _rule(body: Any, *, what: str, problems: list[Problem], loc: _TomlLocator,
 
 def _pricing(section: Any, loc: _TomlLocator, problems: list[Problem]) -> PricingPolicy:
     section = _table(section, loc.where("pricing"), "[pricing]", problems)
-    unknown = sorted(set(section) - {"default", "sku", "listing"})
-    if unknown:
-        problems.append(Problem(loc.where("pricing", unknown[0]),
-                                f"[pricing]: unknown section {unknown[0]!r} (known: default, "
-                                "sku, listing)"))
     default = PricingRule()
     if "default" in section:
         default = _rule(section["default"], what="[pricing.default]", problems=problems,
@@ -245,7 +237,7 @@ def _pricing(section: Any, loc: _TomlLocator, problems: list[Problem]) -> Pricin
         where = loc.where("pricing", "listing", key)
         try:
             listing = _parse_listing(key)
-        except ValueError as exc:
+        except (ValueError, InvalidInput) as exc:
             problems.append(Problem(where, f'[pricing.listing."{key}"]: {exc}'))
             continue
         rule = _rule(body, what=f'[pricing.listing."{key}"]', problems=problems, loc=loc,
@@ -258,20 +250,22 @@ def _pricing(section: Any, loc: _TomlLocator, problems: list[Problem]) -> Pricin
 def _parse_listing(key: str) -> Listing:
     account, sep, rest = key.partition(":")
     item_id, slash, variation = rest.partition("/")
-    if not sep or not account or not item_id or (slash and not variation.isdigit()):
+    if not sep or not account or not item_id or (slash and not variation):
         raise ValueError("expected ACCOUNT:ITEM_ID or ACCOUNT:ITEM_ID/VARIATION_ID")
-    return Listing(account, item_id, int(variation) if slash else None)
+    return Listing(account, ids.item_id(item_id),
+                   ids.variation_id(variation) if slash else None)
 
 
 def load_admin_config(path: Path, problems: list[Problem]) -> tuple[AdminConfig, _TomlLocator]:
-    data, loc = _read_toml(path)
+    data, loc = read_toml(path)
+    problems.extend(schema_problems(data, loc))
     accounts = _accounts(data.get("accounts", {}), loc, problems)
     kits = _kits(data.get("kits", {}), loc, problems)
     catalog: list[str] = []
     if "catalog" in data:
         section = _table(data["catalog"], loc.where("catalog"), "[catalog]", problems)
         skus = section.get("skus", [])
-        if set(section) - {"skus"} or not isinstance(skus, list) or not all(
+        if not isinstance(skus, list) or not all(
                 isinstance(s, str) and s and s == s.strip() for s in skus):
             problems.append(Problem(loc.where("catalog", "skus"),
                                     "[catalog] takes skus = [\"SKU\", ...] only"))
@@ -312,8 +306,8 @@ def _parse_bool(text: str) -> bool:
 
 def _parse_count(text: str, name: str) -> int:
     value = text.strip()
-    if not re.fullmatch(r"\d+", value):
-        raise ValueError(f"{name} must be a whole number >= 0, got {text!r}")
+    if not re.fullmatch(r"[0-9]{1,9}", value):
+        raise ValueError(f"{name} must be a whole number from 0 to 999999999, got {text!r}")
     return int(value)
 
 
@@ -353,6 +347,8 @@ def _parse_row(path: Path, line: int, header: list[str], fields: list[str], *,
         bad("sku", "sku is empty")
     elif len(sku) > MAX_SKU_LENGTH:
         bad("sku", f"sku is longer than {MAX_SKU_LENGTH} characters")
+    elif text_problem(sku):
+        bad("sku", f"sku {text_problem(sku)}")
     if not account:
         bad("account", "account is empty")
     elif account not in accounts:
@@ -362,10 +358,13 @@ def _parse_row(path: Path, line: int, header: list[str], fields: list[str], *,
         bad("item_id", "item_id is empty")
     elif len(item_id) > MAX_NAME_LENGTH:
         bad("item_id", f"item_id is longer than {MAX_NAME_LENGTH} characters")
+    elif not ids.is_item_id(item_id):  # it becomes a URL path: /items/{item_id}
+        bad("item_id", f"item_id {item_id!r} is not an ML item id (three capital letters "
+                       "and digits, e.g. MLA1234567890)")
     variation_text = value["variation_id"].strip()
     variation: int | None = None
     if variation_text:
-        if re.fullmatch(r"[1-9]\d{0,17}", variation_text):
+        if re.fullmatch(r"[1-9][0-9]{0,17}", variation_text):
             variation = int(variation_text)
         else:
             bad("variation_id", "variation_id must be a positive whole number or empty, "
@@ -402,6 +401,9 @@ def read_mappings_csv(path: Path, known_accounts: Iterable[str], problems: list[
             text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:
             problems.append(Problem(str(path), f"cannot read: {exc.strerror}"))
+            return [], {}
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(str(path), f"not UTF-8 text (byte {exc.start})"))
             return [], {}
     accounts = set(known_accounts)
     reader = csv.reader(io.StringIO(text))

@@ -1,18 +1,35 @@
-"""Settings: a TOML file (``config/connector.toml`` or ``$CONNECTOR_CONFIG``) overridden by
-environment variables (CONTRACT §2). Built once per process by :meth:`Settings.load`."""
+"""Settings: business settings from a TOML file (``config/connector.toml`` or
+``$CONNECTOR_CONFIG``), infrastructure and secrets from the environment only (CONTRACT §2).
+Built once per process by :meth:`Settings.load`.
+
+The TOML file is edited by the mapping admin; where the database, Redis and the ML API are
+(and so where the client secret and every token go) is the operator's. A TOML that still
+names ``database_url``, ``redis_url`` or ``ml_api_url`` is refused with a message naming the
+variable to use, and so is every table or key :mod:`config.toml_schema` does not declare.
+"""
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
-from connector_core.domain.errors import InvalidInput
+from config.files import read_toml
+from config.toml_schema import schema_problems
+from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
+from webhook_app.proxies import parse_networks
 
 DEFAULT_CONFIG = Path("config/connector.toml")
 ML_API_URL = "https://api.mercadolibre.com"
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# The variables read from the environment, and the field each sets.
+ENVIRONMENT = {"DATABASE_URL": "database_url", "REDIS_URL": "redis_url",
+               "ML_API_URL": "ml_api_url", "ML_CLIENT_ID": "ml_client_id",
+               "ML_CLIENT_SECRET": "ml_client_secret", "ML_REDIRECT_URI": "ml_redirect_uri",
+               "CONNECTOR_SECRET_KEY": "secret_key", "ERP_API_TOKEN": "erp_api_token"}
+TRUE, FALSE = frozenset({"1", "true", "yes"}), frozenset({"", "0", "false", "no"})
 
 
 def _positive(_instance: object, attribute: Any, value: float) -> None:
@@ -48,18 +65,44 @@ def _days(_instance: object, attribute: Any, value: object) -> None:
                            f"(0 keeps the rows for ever), got {value!r}")
 
 
+def ml_api_url_problem(url: str, sandbox: bool) -> str | None:
+    """Why ``url`` cannot be the ML API's (None: it can). The client secret and every
+    refresh token are sent there, so it must be https, unless the operator chose the
+    sandbox explicitly (``ML_SANDBOX=1``: the bundled emulator, over plain http)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return f"ML_API_URL {url!r} is not a URL"
+    if parts.scheme not in ("https", "http") or not host:
+        return f"ML_API_URL {url!r} is not an http(s) URL"
+    if parts.scheme != "https" and not sandbox:
+        return (f"ML_API_URL {url!r} is not https: the client secret and the sellers' tokens "
+                f"are sent there. Use https, or set ML_SANDBOX=1 to talk to the bundled "
+                f"sandbox (meli-connector sandbox) over http")
+    return None
+
+
+def _ml_api_url(instance: "Settings", _attribute: Any, value: str) -> None:
+    problem = ml_api_url_problem(value, instance.ml_sandbox)
+    if problem:
+        raise InvalidInput(problem)
+
+
 @frozen(kw_only=True)
 class Settings:
+    # from the environment only
     database_url: str = "sqlite:///connector.db"
     redis_url: str | None = None
-    ml_api_url: str = ML_API_URL
+    ml_api_url: str = field(default=ML_API_URL, validator=_ml_api_url)
+    ml_sandbox: bool = False  # ML_SANDBOX=1: ml_api_url may be http (the bundled sandbox)
     ml_client_id: str | None = None
     ml_client_secret: str | None = field(default=None, repr=False)
     ml_redirect_uri: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     erp_api_token: str | None = field(default=None, repr=False, validator=_erp_token)
     config_path: Path | None = None
-    # [connector] section of the TOML file
+    # [connector] section of the TOML file (config.toml_schema.CONNECTOR_KEYS)
     rate_limit_per_second: float = field(default=10.0, validator=_positive)
     reconcile_interval_minutes: float = field(default=10.0, validator=_positive)
     ml_timeout_seconds: float = field(default=10.0, validator=_positive)
@@ -72,47 +115,37 @@ class Settings:
     inbox_retention_days: int = field(default=30, validator=_days)
     audit_retention_days: int = field(default=90, validator=_days)
     erp_events_retention_days: int = field(default=0, validator=_days)
+    # [webhook] section (config.toml_schema.WEBHOOK_KEYS)
+    allowed_ips: tuple[str, ...] | None = None
+    trusted_proxy_networks: tuple[str, ...] = ()
+    max_body_bytes: int = field(default=DEFAULT_MAX_BODY_BYTES, validator=_positive)
     raw: Mapping[str, Any] = field(factory=dict, repr=False)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None,
              config_path: Path | str | None = None) -> "Settings":
-        """Read the TOML file (if any) then apply the environment variables over it."""
+        """Read the TOML file (if any) and the environment variables."""
         env = os.environ if environ is None else environ
         path = Path(config_path or env.get("CONNECTOR_CONFIG") or DEFAULT_CONFIG)
         raw: dict[str, Any] = {}
+        values: dict[str, Any] = {}
         if path.exists():
-            try:
-                raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise InvalidInput(f"{path}: {exc}") from exc
+            raw = _file_values(path, values)
         elif config_path is not None or "CONNECTOR_CONFIG" in env:
             raise InvalidInput(f"{path}: no such config file")
-        section = raw.get("connector", {})
-        known = {"rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
-                 "application_id", "database_url", "redis_url",
-                 "ml_api_url", "queue_name", "job_timeout_seconds", "sweep_interval_seconds",
-                 "push_delay_seconds", "inbox_retention_days", "audit_retention_days",
-                 "erp_events_retention_days"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise InvalidInput(f"{path}: [connector] has unknown keys: {', '.join(unknown)}")
-        webhook = raw.get("webhook", {})
-        unknown = sorted(set(webhook) - {"allowed_ips", "trusted_proxies", "max_body_bytes"})
-        if unknown:
-            raise InvalidInput(f"{path}: [webhook] has unknown keys: {', '.join(unknown)}")
-        values: dict[str, Any] = {k: v for k, v in section.items() if k in known}
-        for var, key in (("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url"),
-                         ("ML_API_URL", "ml_api_url"), ("ML_CLIENT_ID", "ml_client_id"),
-                         ("ML_CLIENT_SECRET", "ml_client_secret"),
-                         ("ML_REDIRECT_URI", "ml_redirect_uri"),
-                         ("CONNECTOR_SECRET_KEY", "secret_key"),
-                         ("ERP_API_TOKEN", "erp_api_token")):
+        for var, key in ENVIRONMENT.items():
             if env.get(var):
                 values[key] = env[var]
+        sandbox = env.get("ML_SANDBOX", "").strip().lower()
+        if sandbox not in TRUE | FALSE:
+            raise InvalidInput(f"ML_SANDBOX must be 1 or 0, got {env['ML_SANDBOX']!r}")
+        values["ml_sandbox"] = sandbox in TRUE
+        problem = ml_api_url_problem(values.get("ml_api_url", ML_API_URL), sandbox in TRUE)
+        if problem:
+            raise InvalidInput(problem)
         try:
             return cls(config_path=path if path.exists() else None, raw=raw, **values)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, InvalidInput) as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
 
     def require_secret_key(self) -> str:
@@ -120,3 +153,46 @@ class Settings:
             raise InvalidInput("CONNECTOR_SECRET_KEY is not set: it encrypts the ML tokens at "
                                "rest (generate one with `meli-connector keygen`)")
         return self.secret_key
+
+
+def _file_values(path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """The TOML file's data; its ``[connector]`` and ``[webhook]`` settings go to
+    ``values``. Every unknown table or key, and every bad ``[webhook]`` value, is a problem
+    located as ``file:line:column`` (:class:`MappingInvalid`, one line)."""
+    data, loc = read_toml(path)
+    problems = schema_problems(data, loc)
+    sections = {}
+    for name in ("connector", "webhook"):
+        section = data.get(name, {})
+        if not isinstance(section, dict):
+            problems.append(Problem(loc.where(name), f"[{name}] must be a table"))
+            section = {}
+        sections[name] = section
+    if problems:
+        raise MappingInvalid(problems)
+    values.update(sections["connector"])
+    webhook = sections["webhook"]
+    for key in ("allowed_ips", "trusted_proxy_networks"):
+        if key not in webhook:
+            continue
+        listed = webhook[key]
+        try:
+            if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+                raise ValueError("expected a list of addresses or CIDR networks, e.g. "
+                                 '["10.0.0.0/8"]')
+            parse_networks(listed)
+        except ValueError as exc:
+            problems.append(Problem(loc.where("webhook", key), f"[webhook] {key}: {exc}"))
+            continue
+        values[key] = tuple(listed)
+    if "max_body_bytes" in webhook:
+        size = webhook["max_body_bytes"]
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
+            problems.append(Problem(loc.where("webhook", "max_body_bytes"),
+                                    f"[webhook] max_body_bytes: expected a whole number of "
+                                    f"bytes >= 1024, got {size!r}"))
+        else:
+            values["max_body_bytes"] = size
+    if problems:
+        raise MappingInvalid(problems)
+    return data

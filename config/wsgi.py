@@ -9,17 +9,14 @@ from webhook_app import WebhookServices, WebhookSettings, create_app
 
 def make_app(connector: Connector) -> Flask:
     settings = connector.settings
-    web = settings.raw.get("webhook", {})
-    allowed = web.get("allowed_ips")
     services = WebhookServices(
         intake=connector.intake, bridge=connector.bridge,
         dispatch=connector.after_commit, health=connector.health,
         oauth_callback=connector.oauth_callback,
         settings=WebhookSettings(
             application_id=settings.application_id, erp_api_token=settings.erp_api_token,
-            max_body_bytes=int(web.get("max_body_bytes", 64 * 1024)),
-            allowed_ips=tuple(allowed) if allowed is not None else None,
-            trusted_proxies=int(web.get("trusted_proxies", 0))))
+            max_body_bytes=settings.max_body_bytes, allowed_ips=settings.allowed_ips,
+            trusted_proxy_networks=settings.trusted_proxy_networks))
     return create_app(services)
 
 

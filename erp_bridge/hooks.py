@@ -16,6 +16,8 @@ from typing import Any
 
 from attrs import frozen
 
+from connector_core.domain.inputs import shown
+from connector_core.domain.mapping import BIGINT_MAX
 from connector_core.domain.orders import ErpEvent
 from connector_core.ports import Clock, UnitOfWork
 from connector_core.services.order_accounted import AccountedResult, order_accounted
@@ -95,10 +97,12 @@ class ErpBridge:
     def events(self, after: int = 0, limit: int = 100) -> EventPage:
         """Events with a cursor above ``after``, oldest first; ``next`` is the cursor to
         pass next time (unchanged when there is nothing new)."""
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise invalid("after", f"expected a cursor >= 0, got {after!r}")
+        if isinstance(after, bool) or not isinstance(after, int) or \
+                not 0 <= after <= BIGINT_MAX:
+            raise invalid("after", f"expected a cursor from 0 to {BIGINT_MAX}, "
+                                   f"got {shown(after)}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise invalid("limit", f"expected 1..{MAX_PAGE}, got {limit!r}")
+            raise invalid("limit", f"expected 1..{MAX_PAGE}, got {shown(limit)}")
         uow = self._uow()
         with uow:
             events = uow.outbox.read(after, limit)

@@ -8,13 +8,19 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connector_core.domain import ids
 from connector_core.domain.errors import InvalidInput
-from connector_core.domain.mapping import BIGINT_MAX, MAX_NAME_LENGTH, MAX_SKU_LENGTH
+from connector_core.domain.inputs import EARLIEST, LATEST, in_window, shown, text_problem
+from connector_core.domain.mapping import MAX_NAME_LENGTH, MAX_SKU_LENGTH
 from connector_core.domain.orders import ErpEvent, Order
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport
 
 MAX_BATCH = 10_000
+# Costs and prices: below a trillion, and written in at most 32 characters (the columns hold
+# 48): far beyond any real price, well inside what is stored.
+MAX_MONEY = Decimal(10) ** 12
+MAX_MONEY_DIGITS = 32
 DEFAULT_WAREHOUSE = "default"
 
 
@@ -35,17 +41,18 @@ def _text(data: dict[str, Any], key: str, path: str, *, longest: int,
         raise invalid(f"{path}{key}", "is required")
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise invalid(f"{path}{key}", f"expected a non-empty string without surrounding spaces, "
-                                    f"got {value!r}")
+                                    f"got {shown(value)}")
     if len(value) > longest:
         raise invalid(f"{path}{key}", f"is longer than {longest} characters")
-    if "\x00" in value:  # PostgreSQL text cannot hold it
-        raise invalid(f"{path}{key}", "contains a NUL character")
+    problem = text_problem(value)  # a NUL, a lone surrogate: the database cannot hold them
+    if problem:
+        raise invalid(f"{path}{key}", problem)
     return value
 
 
 def _whole(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(path, f"expected a whole number, got {value!r}")
+        raise invalid(path, f"expected a whole number, got {shown(value)}")
     if abs(value) > 10**9:
         raise invalid(path, f"{value} is out of range")
     return value
@@ -55,18 +62,25 @@ def _money(value: Any, path: str) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise invalid(path, f"expected a number, got {value!r}")
+        raise invalid(path, f"expected a number, got {shown(value)}")
+    if isinstance(value, str) and len(value) > 64:
+        raise invalid(path, f"expected a number, got {shown(value)}")
     try:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise invalid(path, f"expected a number, got {value!r}") from None
+    except (InvalidOperation, ValueError):
+        raise invalid(path, f"expected a number, got {shown(value)}") from None
     if not amount.is_finite() or amount < 0:
-        raise invalid(path, f"expected a number >= 0, got {value!r}")
+        raise invalid(path, f"expected a number >= 0, got {shown(value)}")
+    if amount >= MAX_MONEY:
+        raise invalid(path, f"expected a number below {MAX_MONEY:,}, got {shown(value)}")
+    if len(str(amount)) > MAX_MONEY_DIGITS:
+        raise invalid(path, f"{shown(value)} has more digits than a price can hold")
     return amount
 
 
 def parse_instant(value: Any, path: str, default: datetime) -> datetime:
-    """An ISO-8601 timestamp with a time zone (``2026-11-23T12:00:00-03:00``)."""
+    """An ISO-8601 timestamp with a time zone (``2026-11-23T12:00:00-03:00``), inside the
+    sane window (:data:`~connector_core.domain.inputs.EARLIEST` to ``LATEST``)."""
     if value is None:
         return default
     if isinstance(value, datetime):
@@ -75,11 +89,15 @@ def parse_instant(value: Any, path: str, default: datetime) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise invalid(path, f"expected an ISO-8601 timestamp, got {value!r}") from None
+            raise invalid(path, f"expected an ISO-8601 timestamp, got {shown(value)}") \
+                from None
     else:
-        raise invalid(path, f"expected an ISO-8601 timestamp, got {value!r}")
+        raise invalid(path, f"expected an ISO-8601 timestamp, got {shown(value)}")
     if parsed.utcoffset() is None:
-        raise invalid(path, f"timestamp {value!r} has no time zone")
+        raise invalid(path, f"timestamp {shown(value)} has no time zone")
+    if not in_window(parsed):
+        raise invalid(path, f"timestamp {shown(value)} is outside "
+                            f"{EARLIEST.date()}..{LATEST.date()}")
     return parsed
 
 
@@ -139,10 +157,7 @@ def parse_prices(body: Any, now: datetime) -> list[ErpPrice]:
 
 
 def parse_order_id(value: Any) -> int:
-    text = str(value)
-    if not text.isdigit() or len(text) > 19 or int(text) > BIGINT_MAX:
-        raise invalid("order_id", f"expected an ML order id (digits), got {value!r}")
-    return int(text)
+    return ids.order_id(value, "order_id")
 
 
 def _json_decimal(value: Decimal | None) -> float | None:

@@ -15,7 +15,7 @@ from attrs import define, evolve, field
 
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.audit import AuditEntry
-from connector_core.domain.commands import Command
+from connector_core.domain.commands import Command, ProcessNotification
 from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceRejected
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow, MappingTable
@@ -193,11 +193,18 @@ class FakeJobs(_Repo):
 class FakeInbox(_Repo):
     def add(self, notification: Notification, raw: dict[str, Any],
             received_at: datetime) -> tuple[int, bool]:
-        for entry in self.s.inbox.values():
+        """As the SQL inbox: a notification joins a waiting entry only while that entry's
+        job waits to run (here: is in ``jobs``, not taken); such an entry is retired."""
+        for entry in list(self.s.inbox.values()):
             same_ml_id = (notification.ml_id is not None
                           and entry.notification.ml_id == notification.ml_id)
-            if same_ml_id or (entry.processed_at is None
-                              and entry.notification.dedup_key == notification.dedup_key):
+            waiting = (entry.processed_at is None
+                       and entry.notification.dedup_key == notification.dedup_key)
+            if waiting and not same_ml_id and ProcessNotification(entry.id) not in self.s.jobs:
+                self.s.inbox[entry.id] = evolve(entry, processed_at=received_at,
+                                                outcome="retired: its job could not run")
+                continue
+            if same_ml_id or waiting:
                 self.s.inbox[entry.id] = evolve(entry, duplicates=entry.duplicates + 1)
                 return entry.id, False
         entry_id = self.s.last_inbox_id = max(self.s.last_inbox_id, *self.s.inbox, 0) + 1

@@ -1,16 +1,20 @@
 """The application factory."""
 
 import ipaddress
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.exceptions import HTTPException
 
 from webhook_app import erp, notifications, ops
 from webhook_app.errors import error
 from webhook_app.metrics import NOTIFICATIONS
+from webhook_app.proxies import TrustedProxies, parse_networks
 from webhook_app.services import WebhookServices
+
+log = logging.getLogger(__name__)
 
 
 def create_app(services: WebhookServices, config: Mapping[str, Any] | None = None) -> Flask:
@@ -19,12 +23,12 @@ def create_app(services: WebhookServices, config: Mapping[str, Any] | None = Non
     if config is not None:
         app.config.update(config)
     app.extensions["connector"] = services
-    if services.settings.trusted_proxies:
-        proxies = services.settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
+    proxies = parse_networks(services.settings.trusted_proxy_networks)
+    if proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
     allowed = services.settings.allowed_ips
     if allowed is not None:
-        networks = [ipaddress.ip_network(a, strict=False) for a in allowed]
+        networks = parse_networks(allowed)
 
         @app.before_request
         def only_from_ml() -> tuple[Response, int] | None:
@@ -33,6 +37,7 @@ def create_app(services: WebhookServices, config: Mapping[str, Any] | None = Non
             try:
                 remote = ipaddress.ip_address(request.remote_addr or "")
             except ValueError:
+                NOTIFICATIONS.labels(topic="-", outcome="forbidden_source").inc()
                 return error(403, "forbidden", "unknown source address")
             if not any(remote in net for net in networks):
                 NOTIFICATIONS.labels(topic="-", outcome="forbidden_source").inc()
@@ -48,11 +53,27 @@ def create_app(services: WebhookServices, config: Mapping[str, Any] | None = Non
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> tuple[Response, int]:
-        return error(404, "not_found", f"no route {request.method} {request.path}")
+        return error(404, "not_found", f"no route {request.method} {request.path!r}")
 
     @app.errorhandler(405)
     def not_allowed(_exc: Exception) -> tuple[Response, int]:
         return error(405, "method_not_allowed", f"{request.method} is not allowed here")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        """Any other answer werkzeug raises (400 for a malformed request, ...), as JSON."""
+        code = exc.code or 500
+        return error(code, (exc.name or "error").lower().replace(" ", "_"),
+                     exc.description or exc.name or "error")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        """The last resort: a bug or an outage the route did not expect. One log line with
+        the traceback, and a JSON 500 (ML retries it; the ERP sees a clear error)."""
+        log.error("unexpected error answering %s %r", request.method, request.path,
+                  exc_info=exc)
+        return error(500, "internal_error",
+                     f"unexpected {type(exc).__name__}; the connector's log has the details")
 
     app.register_blueprint(notifications.bp)
     app.register_blueprint(erp.bp)

@@ -1,6 +1,7 @@
 """``/erp/*``: the ERP's HTTP routes over :class:`erp_bridge.ErpBridge` (bearer token)."""
 
 import hmac
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -8,7 +9,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.inputs import shown
+from connector_core.domain.mapping import BIGINT_MAX
 from erp_bridge.payloads import event_json
+from webhook_app.bodies import BadBody, parse_json
 from webhook_app.errors import error
 from webhook_app.metrics import ERP_CALLS
 from webhook_app.services import WebhookServices
@@ -46,7 +50,7 @@ def authorised(view: Handler) -> Handler:
             return error(401, "unauthorized", "missing or wrong bearer token")
         try:
             result = view(*args, **kwargs)
-        except InvalidInput as exc:
+        except (InvalidInput, BadBody) as exc:
             ERP_CALLS.labels(route=route, status="400").inc()
             return error(400, "invalid", str(exc))
         status = result[1] if isinstance(result, tuple) else result.status_code
@@ -55,11 +59,13 @@ def authorised(view: Handler) -> Handler:
     return wrapper
 
 
-def _json_body() -> Any:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise InvalidInput("the body must be JSON (Content-Type: application/json)")
-    return body
+def _json_body(*, optional: bool = False) -> Any:
+    """The request's JSON document (:mod:`webhook_app.bodies`); with ``optional``, an empty
+    body is ``None``."""
+    data = request.get_data(cache=False)
+    if optional and not data.strip():
+        return None
+    return parse_json(data)
 
 
 @bp.post("/stock")
@@ -80,7 +86,8 @@ def prices() -> tuple[Response, int]:
 @bp.post("/orders/<order_id>/accounted")
 @authorised
 def accounted(order_id: str) -> tuple[Response, int]:
-    body = request.get_json(silent=True) or {}
+    body = _json_body(optional=True)
+    body = {} if body is None else body
     if not isinstance(body, dict):
         raise InvalidInput("the body, when given, must be a JSON object")
     result = _services().bridge.order_accounted(order_id, body.get("as_of"))
@@ -88,12 +95,16 @@ def accounted(order_id: str) -> tuple[Response, int]:
                     "released_units": result.released_units}), 200
 
 
+_WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits: ``str.isdigit`` also takes "²"
+
+
 def _int_arg(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
-        raise InvalidInput(f"{name}: expected a whole number >= 0, got {raw!r}")
+    if not _WHOLE.fullmatch(raw) or int(raw) > BIGINT_MAX:
+        raise InvalidInput(f"{name}: expected a whole number from 0 to {BIGINT_MAX}, "
+                           f"got {shown(raw)}")
     return int(raw)
 
 

@@ -1,10 +1,13 @@
 """``POST /notifications``: store, queue, answer 200 — well inside ML's 500 ms.
 
-The body is validated just enough to store it: ``topic`` and ``resource`` must be strings
-(400 otherwise). ``user_id`` may arrive as a string and ``received`` misspelled ``recieved``;
-unknown topics and sellers are stored and answered 200 (the job records why they are not
-processed). When the queue is down the answer is still 200: the notification is in the inbox
-and the sweeper queues it when the queue is back.
+The body is validated just enough to store it: it must be JSON the inbox can hold
+(:mod:`webhook_app.bodies`), and ``topic`` and ``resource`` must be strings (400 otherwise).
+``user_id`` may arrive as a string and ``received`` misspelled ``recieved``; a ``sent`` or
+``received`` outside the sane window (:mod:`connector_core.domain.inputs`) is stored as null
+(it is ML's information, not ours to refuse). Unknown topics and sellers are stored and
+answered 200 (the job records why they are not processed). When the queue is down the answer
+is still 200: the notification is in the inbox and the sweeper queues it when the queue is
+back.
 """
 
 import json
@@ -15,17 +18,19 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from connector_core.domain.inputs import in_window, shown, text_problem
 from connector_core.domain.mapping import BIGINT_MAX
 from connector_core.domain.notifications import Notification
+from webhook_app.bodies import BadBody, parse_json
 from webhook_app.errors import error
-from webhook_app.metrics import ACK_SECONDS, NOTIFICATIONS
+from webhook_app.metrics import ACK_SECONDS, NOTIFICATIONS, topic_label
 from webhook_app.services import WebhookServices
 
 bp = Blueprint("notifications", __name__)
 log = logging.getLogger(__name__)
 
 
-class BadNotification(ValueError):
+class BadNotification(BadBody):
     pass
 
 
@@ -39,13 +44,13 @@ def _int(value: Any, name: str, maximum: int = BIGINT_MAX) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise BadNotification(f"{name} must be a number, got {value!r}")
+        raise BadNotification(f"{name} must be a number, got {shown(value)}")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     else:
-        raise BadNotification(f"{name} must be a number, got {value!r}")
+        raise BadNotification(f"{name} must be a number, got {shown(value)}")
     if not 0 <= number <= maximum:
         raise BadNotification(f"{name} must be between 0 and {maximum}, got {number}")
     return number
@@ -54,19 +59,25 @@ def _int(value: Any, name: str, maximum: int = BIGINT_MAX) -> int | None:
 def _text(value: str, name: str) -> str:
     if len(value) > MAX_LENGTHS[name]:
         raise BadNotification(f"`{name}` is longer than {MAX_LENGTHS[name]} characters")
-    if "\x00" in value:  # PostgreSQL text cannot hold it
-        raise BadNotification(f"`{name}` contains a NUL character")
+    problem = text_problem(value)
+    if problem:
+        raise BadNotification(f"`{name}` {problem}")
     return value
 
 
 def _instant(value: Any) -> datetime | None:
+    """ML's ``sent``/``received``: None unless an ISO-8601 instant with a time zone inside
+    the sane window (one outside it once made an inbox row PostgreSQL could store and
+    Python could not read back)."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.utcoffset() is not None else None
+    if parsed.utcoffset() is None or not in_window(parsed):
+        return None
+    return parsed
 
 
 def parse_notification(body: Any) -> Notification:
@@ -93,22 +104,21 @@ def receive() -> tuple[Response, int] | Response:
     started = time.perf_counter()
     services: WebhookServices = current_app.extensions["connector"]
     try:
-        body = json.loads(request.get_data(cache=False) or b"")
+        body = parse_json(request.get_data(cache=False))
         notification = parse_notification(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except BadBody as exc:
         NOTIFICATIONS.labels(topic="-", outcome="bad_request").inc()
-        message = str(exc) if isinstance(exc, BadNotification) else "the body is not JSON"
-        return error(400, "bad_request", message)
+        return error(400, "bad_request", str(exc))
     expected = services.settings.application_id
+    topic = topic_label(notification.topic)
     if expected is not None and notification.application_id != expected:
-        NOTIFICATIONS.labels(topic=notification.topic, outcome="wrong_application").inc()
+        NOTIFICATIONS.labels(topic=topic, outcome="wrong_application").inc()
         return error(403, "forbidden",
                      f"application_id {notification.application_id} is not this application")
     entry_id, is_new = services.intake.receive(notification, body)
     if is_new:
         services.dispatch()
-    NOTIFICATIONS.labels(topic=notification.topic,
-                         outcome="stored" if is_new else "duplicate").inc()
+    NOTIFICATIONS.labels(topic=topic, outcome="stored" if is_new else "duplicate").inc()
     ACK_SECONDS.observe(time.perf_counter() - started)
     return Response(json.dumps({"id": entry_id, "duplicate": not is_new}), status=200,
                     mimetype="application/json")

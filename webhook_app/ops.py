@@ -1,6 +1,7 @@
 """``/healthz``, ``/metrics`` and ``/auth/callback``."""
 
 import html
+import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -39,15 +40,24 @@ def _page(title: str, message: str, status: int) -> Response:
     return Response(text, status=status, mimetype="text/html")
 
 
+# What ML's codes and the connector's states look like (``secrets.token_urlsafe``): anything
+# else is refused before it reaches the database or ML.
+_STATE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_CODE = re.compile(r"[\x21-\x7e]{1,512}")
+
+
 @bp.get("/auth/callback")
 def auth_callback() -> Response:
     callback = _services().oauth_callback
     code, state = request.args.get("code", ""), request.args.get("state", "")
     if request.args.get("error"):
         return _page("Connection failed",
-                     f"MercadoLibre answered: {request.args.get('error')}", 400)
+                     f"MercadoLibre answered: {request.args.get('error', '')[:200]}", 400)
     if not code or not state:
         return _page("Connection failed", "the link lacks its code or state", 400)
+    if not _STATE.fullmatch(state) or not _CODE.fullmatch(code):
+        return _page("Connection failed", "this link was not issued by `meli-connector "
+                     "accounts connect`; start again from that command", 400)
     if callback is None:
         return _page("Connection failed", "this connector has no ML application configured",
                      503)

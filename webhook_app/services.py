@@ -13,11 +13,15 @@ ML_SOURCE_IPS = ("54.88.218.97", "18.215.140.160", "18.213.114.129", "18.206.34.
 
 @frozen(kw_only=True)
 class WebhookSettings:
+    """``allowed_ips``: addresses or networks allowed to post notifications (None: any).
+    ``trusted_proxy_networks``: the reverse proxies whose ``X-Forwarded-For`` is believed
+    (:mod:`webhook_app.proxies`)."""
+
     application_id: int | None = None
     erp_api_token: str | None = field(default=None, repr=False)
     max_body_bytes: int = 64 * 1024
     allowed_ips: tuple[str, ...] | None = None
-    trusted_proxies: int = 0
+    trusted_proxy_networks: tuple[str, ...] = ()
 
 
 @frozen(kw_only=True)

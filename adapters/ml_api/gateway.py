@@ -35,6 +35,7 @@ from adapters.ml_api.wire import (
     MlOrder,
     MlOrderSearch,
 )
+from connector_core.domain import ids
 from connector_core.domain.accounts import Account
 from connector_core.domain.errors import (
     MarketplaceError,
@@ -84,6 +85,27 @@ def _number(value: Any) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _refused_id(what: str, value: object) -> MarketplaceRejected:
+    return MarketplaceRejected(
+        f"{what} {value!r} refused by the connector: not an ML id, it would make the URL "
+        f"another endpoint", status=400, error="connector.invalid_id")
+
+
+def _item_path(item_id: str) -> str:
+    """``/items/{id}``, for an ML item id only (defence in depth: the entry points check
+    ids with :mod:`connector_core.domain.ids`, and an id that slipped past them must not
+    become ``/items/../../users/me``)."""
+    if not ids.is_item_id(item_id):
+        raise _refused_id("item id", item_id)
+    return f"/items/{item_id}"
+
+
+def _order_path(order_id: int) -> str:
+    if not ids.is_numeric_id(order_id):
+        raise _refused_id("order id", order_id)
+    return f"/orders/{int(order_id)}"
+
+
 def _hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -125,15 +147,21 @@ class HttpxMercadoLibreGateway:
     # --- items ----------------------------------------------------------------------
 
     def get_item(self, account: Account, item_id: str) -> MarketItem:
-        what = f"GET /items/{item_id}"
-        response = self._http.call(account.name, "GET", f"/items/{item_id}", what,
+        path = _item_path(item_id)
+        what = f"GET {path}"
+        response = self._http.call(account.name, "GET", path, what,
                                    params={"include_attributes": "all"})
         return self._remember(self._parse(parse_item, response_json(response, what), what))
 
     def get_items(self, account: Account,
                   item_ids: Sequence[str]) -> dict[str, MarketItem | MarketplaceError]:
         result: dict[str, MarketItem | MarketplaceError] = {}
-        unique = list(dict.fromkeys(item_ids))
+        unique = []
+        for item_id in dict.fromkeys(item_ids):  # a comma in an id would add others
+            if ids.is_item_id(item_id):
+                unique.append(item_id)
+            else:
+                result[item_id] = _refused_id("item id", item_id)
         for start in range(0, len(unique), MULTIGET_MAX):
             chunk = unique[start:start + MULTIGET_MAX]
             what = f"GET /items?ids=({len(chunk)} ids)"
@@ -164,9 +192,10 @@ class HttpxMercadoLibreGateway:
         return MarketplaceRejected(message, status=entry.code, error=str(body.get("error", "")))
 
     def update_item(self, account: Account, update: ItemUpdate) -> MarketItem:
+        path = _item_path(update.item_id)
         update = self._check_variations(update)
-        what = f"PUT /items/{update.item_id}"
-        response = self._http.call(account.name, "PUT", f"/items/{update.item_id}", what,
+        what = f"PUT {path}"
+        response = self._http.call(account.name, "PUT", path, what,
                                    json=serialize_update(update))
         item = self._parse(parse_item, response_json(response, what), what)
         return self._remember(item, keep_skus=True)
@@ -247,8 +276,9 @@ class HttpxMercadoLibreGateway:
     # --- orders ---------------------------------------------------------------------
 
     def get_order(self, account: Account, order_id: int) -> Order:
-        what = f"GET /orders/{order_id}"
-        response = self._http.call(account.name, "GET", f"/orders/{order_id}", what)
+        path = _order_path(order_id)
+        what = f"GET {path}"
+        response = self._http.call(account.name, "GET", path, what)
         if response.status_code == 206:
             log.info("%s: partial answer, missing %s", what,
                      response.headers.get("x-content-missing", "?"))

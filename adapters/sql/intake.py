@@ -4,9 +4,11 @@
 :class:`~connector_core.ports.NotificationIntake` (the inbox's deduplication, and the
 ``ProcessNotification`` job of a new entry in the same commit) with a single statement run
 in autocommit mode: a data-modifying CTE counts a duplicate by ML ``_id``, or inserts the
-entry (a duplicate of a waiting entry for the same resource joins it), and inserts the job
-for a new entry. PostgreSQL runs one statement as one transaction, so the entry and its job
-commit together or not at all.
+entry (a duplicate of a waiting entry for the same resource joins it, if that entry's job can
+still run: :mod:`adapters.sql.inbox_rules`), and inserts the job for a new entry. PostgreSQL
+runs one statement as one transaction, so the entry and its job commit together or not at
+all. When the waiting entry's job cannot run, the statement answers no row; the entry is
+retired by a second statement and the first runs again (two more round trips, only then).
 
 Through a unit of work (:class:`~connector_core.services.notifications.UnitOfWorkIntake`)
 the same write takes five round trips (the pool's ping, ``BEGIN``, three statements,
@@ -35,6 +37,7 @@ from psycopg.pq import DiagnosticField, ExecStatus
 from sqlalchemy import Engine
 
 from adapters.serialization import command_to_json, to_json_document
+from adapters.sql.inbox_rules import LIVE_JOB_SQL, RETIRE_SQL, RETIRED_OUTCOME
 from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.notifications import Notification
 from connector_core.ports import Clock
@@ -56,6 +59,7 @@ WITH seen AS (
     WHERE NOT EXISTS (SELECT 1 FROM seen)
     ON CONFLICT (topic, resource) WHERE processed_at IS NULL
     DO UPDATE SET duplicates = inbox.duplicates + 1
+    WHERE """ + LIVE_JOB_SQL + """
     RETURNING inbox.id, inbox.duplicates = 0 AS is_new
 ), queued AS (
     INSERT INTO jobs (dedup_key, kind, command, created_at, attempts)
@@ -71,6 +75,9 @@ SELECT id, is_new FROM seen UNION ALL SELECT id, is_new FROM stored
 _PARAMS = tuple(dict.fromkeys(re.findall(r"%\((\w+)\)s", _RECEIVE)))
 _RECEIVE_NUMBERED = re.sub(r"%\((\w+)\)s", lambda m: f"${_PARAMS.index(m[1]) + 1}", _RECEIVE)
 _STATEMENT = b"meli_connector_receive"
+_RETIRE_PARAMS = tuple(dict.fromkeys(re.findall(r"%\((\w+)\)s", RETIRE_SQL)))
+_RETIRE_NUMBERED = re.sub(r"%\((\w+)\)s", lambda m: f"${_RETIRE_PARAMS.index(m[1]) + 1}",
+                          RETIRE_SQL)
 _UNDEFINED_PREPARED_STATEMENT = b"26000"  # the server forgot it: DISCARD ALL, a pooler
 
 
@@ -100,12 +107,15 @@ class PostgresIntake:
     whose prepared statement the server forgot prepares it again.
     """
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, *,
+                 max_attempts: int | None = None) -> None:
+        """``max_attempts``: a job run that many times is a dead letter (None: no limit)."""
         if engine.dialect.name != "postgresql":
             raise ValueError(f"PostgresIntake needs PostgreSQL, not {engine.dialect.name}")
         self._engine = engine
         self._clock = clock
         self._shape = _job_shape()
+        self._max_attempts = max_attempts if max_attempts is not None else 2**31 - 1
         self._local = threading.local()
 
     def receive(self, notification: Notification, raw: dict[str, Any]) -> tuple[int, bool]:
@@ -114,12 +124,14 @@ class PostgresIntake:
                   "user_id": n.user_id, "application_id": n.application_id,
                   "attempts": n.attempts, "sent": _aware(n.sent),
                   "received": _aware(n.received), "ml_id": n.ml_id, "raw": _json(raw),
-                  "received_at": _aware(self._clock.now())}
+                  "received_at": _aware(self._clock.now()),
+                  "max_attempts": self._max_attempts, "outcome": RETIRED_OUTCOME}
         params = [_text(values[name]) for name in _PARAMS]
+        retire = [_text(values[name]) for name in _RETIRE_PARAMS]
         for attempt in (1, 2):
             connection = self._connection()
             try:
-                return self._run(connection, params)
+                return self._run(connection, params, retire)
             except Exception as exc:
                 self._local.connection = None
                 lost = _connection_lost(connection)
@@ -134,10 +146,26 @@ class PostgresIntake:
                 raise
         raise AssertionError("unreachable")
 
-    def _run(self, connection: Any, params: list[bytes | None]) -> tuple[int, bool]:
-        """Run the prepared statement on ``connection`` (preparing it first on a connection
-        that has not got it); returns the answer of :meth:`receive`."""
+    def _run(self, connection: Any, params: list[bytes | None],
+             retire: list[bytes | None]) -> tuple[int, bool]:
+        """Run the statement; when it answers no row (the waiting entry's job cannot run),
+        retire that entry and run it again."""
         pgconn = connection.dbapi_connection.pgconn
+        for _attempt in (1, 2, 3):
+            answer = self._receive(pgconn, params)
+            if answer is not None:
+                return answer
+            result = pgconn.exec_params(_RETIRE_NUMBERED.encode(), retire)
+            _check(result, ExecStatus.TUPLES_OK)
+            if result.ntuples:
+                log.info("inbox entry %s retired: its job could not run, a new notification "
+                         "for the same resource takes over", result.get_value(0, 0).decode())
+        raise RuntimeError("the inbox statement answered no entry three times")
+
+    def _receive(self, pgconn: Any, params: list[bytes | None]) -> tuple[int, bool] | None:
+        """Run the prepared statement on ``pgconn`` (preparing it first on a connection
+        that has not got it); the answer of :meth:`receive`, or None when it joined nothing
+        (the waiting entry's job cannot run)."""
         for attempt in (1, 2):
             if getattr(self._local, "prepared_on", None) is not pgconn:
                 _check(pgconn.prepare(_STATEMENT, _RECEIVE_NUMBERED.encode()),
@@ -149,6 +177,8 @@ class PostgresIntake:
                 self._local.prepared_on = None
                 continue
             _check(result, ExecStatus.TUPLES_OK)
+            if result.ntuples == 0:
+                return None
             entry_id = result.get_value(0, 0) if result.ntuples == 1 else None
             if entry_id is None:
                 raise RuntimeError(f"the inbox statement answered {result.ntuples} rows, "

@@ -40,7 +40,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutbox(self._current, now)
         self.audit = SqlAudit(self._current)
         self.jobs = SqlJobOutbox(self._current, now, max_attempts=max_attempts)
-        self.inbox = SqlInbox(self._current)
+        self.inbox = SqlInbox(self._current, max_attempts=max_attempts)
         self.checkpoints = SqlCheckpoints(self._current)
 
     def _current(self) -> Session:

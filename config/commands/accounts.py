@@ -61,8 +61,9 @@ def _add(args: argparse.Namespace) -> int:
     try:
         account = Account(name=args.name, user_id=args.user_id, site_id=args.site.upper(),
                           warehouses=frozenset(args.warehouse) if args.warehouse else None)
-    except ValueError as exc:
-        raise InvalidInput(f"account {args.name!r}: {exc}") from exc
+    except ValueError as exc:  # attrs' validators put the message first in args
+        raise InvalidInput(f"account {args.name!r}: {exc.args[0] if exc.args else exc}") \
+            from exc
     token = _refresh_token(args)
     key = settings.require_secret_key() if token is not None else None
     engine, session_factory = open_database(settings)

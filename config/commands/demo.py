@@ -293,7 +293,8 @@ def demo_world(workdir: Path) -> Iterator[Story]:
         base = Settings.load(environ={}, config_path=config_path)
         settings = Settings(
             database_url=f"sqlite:///{workdir / 'demo.db'}", redis_url=None,
-            ml_api_url=sandbox.url, ml_client_id=DEMO_SEED["app"]["client_id"],
+            ml_api_url=sandbox.url, ml_sandbox=True,
+            ml_client_id=DEMO_SEED["app"]["client_id"],
             ml_client_secret=DEMO_SEED["app"]["client_secret"],
             secret_key=Fernet.generate_key().decode(),
             application_id=int(DEMO_SEED["app"]["application_id"]),

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 import sys
 from datetime import datetime
 from typing import Any
@@ -214,7 +215,7 @@ def _jobs_in_process(connector: Any, args: argparse.Namespace) -> int:
 
 def _row_id(text: str) -> int:
     digits = text.removeprefix("job-")
-    if not digits.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", digits):  # ASCII digits: isdigit() also takes "²"
         raise InvalidInput(f"job id: expected job-N, got {text!r}")
     return int(digits)
 

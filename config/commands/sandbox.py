@@ -24,6 +24,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     app = create_app(state)
     base = f"http://{args.host}:{args.port}"
     print(f"ML sandbox on {base} (controls under {base}/_sandbox)", flush=True)
+    print(f"  point the connector at it: ML_API_URL={base} ML_SANDBOX=1", flush=True)
     for user_id, tokens in issued["tokens"].items():
         print(f"  seller {user_id}: access token {tokens['access_token']}")
     if seed is DEMO_SEED:

@@ -6,6 +6,8 @@ from typing import Any
 
 from attrs import field, frozen
 
+from connector_core.domain.inputs import in_window
+
 
 class Topic(StrEnum):
     ORDERS_V2 = "orders_v2"
@@ -17,6 +19,22 @@ class Topic(StrEnum):
 
 ORDER_TOPICS = frozenset({Topic.ORDERS_V2, Topic.ORDERS, Topic.CREATED_ORDERS})
 ITEM_TOPICS = frozenset({Topic.ITEMS, Topic.ITEMS_PRICES})
+# Every topic ML documents (reference/ml_api.md §5), processed or only recorded. Anything else
+# in a notification's ``topic`` is someone's invention: metrics count it as "other".
+ML_TOPICS = frozenset({
+    *Topic, "questions", "payments", "messages", "shipments", "stock-location",
+    "user-products-families", "catalog_item_competition_status", "fbm_stock_operations",
+    "invoices", "claims", "public_offers", "public_candidates", "flex-handshakes",
+    "price_suggestion", "orders_feedback", "catalog_suggestions"})
+
+
+def _sane_instant(value: datetime | None) -> datetime | None:
+    """ML's ``sent``/``received`` are information, not something to refuse a notification
+    for: outside the sane window (or without a time zone) they are kept as None, never
+    stored (one such value once made an inbox row that could not be read back)."""
+    if value is None or value.utcoffset() is None or not in_window(value):
+        return None
+    return value
 
 
 @frozen(kw_only=True)
@@ -28,8 +46,8 @@ class Notification:
     user_id: int | None
     application_id: int | None = None
     attempts: int | None = None
-    sent: datetime | None = None
-    received: datetime | None = None
+    sent: datetime | None = field(default=None, converter=_sane_instant)
+    received: datetime | None = field(default=None, converter=_sane_instant)
     ml_id: str | None = None
 
     @property

@@ -4,6 +4,7 @@ from typing import Any
 
 from attrs import frozen
 
+from connector_core.domain import ids
 from connector_core.domain.commands import Command, ProcessNotification, PushItem, SyncOrder
 from connector_core.domain.errors import UnknownAccount
 from connector_core.domain.notifications import ITEM_TOPICS, ORDER_TOPICS, Notification
@@ -26,11 +27,11 @@ def _route(notification: Notification, uow: UnitOfWork) -> Routing:
         return Routing(None, f"unknown seller user_id {notification.user_id}")
     resource_id = notification.resource_id()
     if notification.topic in ORDER_TOPICS:
-        if resource_id is None or not resource_id.isdigit():
+        if not ids.is_numeric_id(resource_id):  # it becomes the path /orders/{id}
             return Routing(None, f"unexpected order resource {notification.resource!r}")
-        return Routing(SyncOrder(account.name, int(resource_id)))
+        return Routing(SyncOrder(account.name, ids.order_id(resource_id)))
     if notification.topic in ITEM_TOPICS:
-        if resource_id is None:
+        if resource_id is None or not ids.is_item_id(resource_id):
             return Routing(None, f"unexpected item resource {notification.resource!r}")
         if not uow.mappings.rows_for_item(account.name, resource_id):
             return Routing(None, f"item {resource_id} is not mapped")

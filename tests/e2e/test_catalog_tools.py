@@ -106,7 +106,8 @@ def start(tmp_path, monkeypatch, *, faulty: bool, rows: list[MappingRow]):
                     "expires_in": 21600}]}).raise_for_status()
     database_url = f"sqlite:///{tmp_path / 'c.db'}"
     monkeypatch.setenv("DATABASE_URL", database_url)  # `mappings apply` reads the settings
-    settings = Settings(database_url=database_url, ml_api_url=sandbox.url, ml_client_id="123",
+    settings = Settings(database_url=database_url, ml_api_url=sandbox.url, ml_sandbox=True,
+                        ml_client_id="123",
                         ml_client_secret="shh", secret_key=Fernet.generate_key().decode(),
                         rate_limit_per_second=1000, application_id=555)
     connector = Connector(settings)

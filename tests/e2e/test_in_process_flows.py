@@ -33,7 +33,7 @@ def world(tmp_path):
     sandbox = start_sandbox()
     httpx.post(f"{sandbox.url}/_sandbox/seed", json=SEED).raise_for_status()
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", ml_api_url=sandbox.url,
-                        ml_client_id="123", ml_client_secret="shh",
+                        ml_sandbox=True, ml_client_id="123", ml_client_secret="shh",
                         secret_key=Fernet.generate_key().decode(), rate_limit_per_second=50,
                         application_id=555)
     connector = Connector(settings)

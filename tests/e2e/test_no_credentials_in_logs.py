@@ -47,7 +47,7 @@ class Run:
             f"[accounts.main]\nuser_id = {SELLER}\nsite_id = \"MLA\"\n")
         self.secret_key = Fernet.generate_key().decode()
         self.env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
-                    "ML_API_URL": sandbox_url, "ML_CLIENT_ID": "123",
+                    "ML_API_URL": sandbox_url, "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
                     "ML_CLIENT_SECRET": CLIENT_SECRET,
                     "ML_REDIRECT_URI": f"{self.url}/auth/callback",
                     "CONNECTOR_SECRET_KEY": self.secret_key, "ERP_API_TOKEN": ERP_TOKEN,

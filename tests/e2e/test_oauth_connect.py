@@ -30,8 +30,8 @@ def world(tmp_path, monkeypatch):
             "tokens": []}
     httpx.post(f"{sandbox.url}/_sandbox/seed", json=seed).raise_for_status()
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", ml_api_url=sandbox.url,
-                        ml_client_id="123", ml_client_secret="shh", ml_redirect_uri=REDIRECT,
-                        secret_key=Fernet.generate_key().decode())
+                        ml_sandbox=True, ml_client_id="123", ml_client_secret="shh",
+                        ml_redirect_uri=REDIRECT, secret_key=Fernet.generate_key().decode())
     connector = Connector(settings)
     upgrade(connector.engine)
     with connector.uow as uow:

@@ -51,7 +51,8 @@ sweep_interval_seconds = 1
 reconcile_interval_minutes = 60
 """)
         self.env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
-                    "ML_API_URL": sandbox.url, "ML_CLIENT_ID": "123", "ML_CLIENT_SECRET": "shh",
+                    "ML_API_URL": sandbox.url, "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
+                    "ML_CLIENT_SECRET": "shh",
                     "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
                     "CONNECTOR_CONFIG": str(config)}
         self.connector = Connector(Settings.load(self.env))
@@ -80,8 +81,9 @@ reconcile_interval_minutes = 60
         for process in self.workers:
             try:
                 process.wait(10)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # rq's pubsub thread can hang its exit
                 process.kill()
+                process.wait()
 
     def figures(self) -> tuple[int, ...]:
         items = self.sandbox.state.items

@@ -242,3 +242,35 @@ def test_a_wrong_key_stops_commands_that_need_the_tokens(
     code, out, _ = cli("rekey", capsys=capsys)
     assert code == 0 and "re-encrypted the tokens of 1 account(s)" in out
     assert SqlTokenStore(make_session_factory(engine), new).load("demo").refresh_token == "TG-1"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("accounts", "add", "big", "--user-id", str(2**63), "--site", "MLA"),
+     "account 'big': 'user_id' must be <= 9223372036854775807"),
+    (("accounts", "add", "a b", "--user-id", "5", "--site", "MLA"),
+     "account 'a b': 'name' must match regex"),
+    (("jobs", "retry", "job-\u00b2"), "job id: expected job-N, got 'job-\u00b2'"),
+    (("sync", "stock", "--sku", "A\udcff"),  # a byte that is not UTF-8, as Python passes it
+     "--sku 'A\\udcff': contains a lone surrogate"),
+])
+def test_hostile_arguments_are_one_line_errors(cli: Any, engine: Engine,
+                                               capsys: pytest.CaptureFixture[str],
+                                               argv: tuple[str, ...], message: str) -> None:
+    before = snapshot(engine)
+    code, _, err = cli(*argv, capsys=capsys)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert snapshot(engine) == before
+
+
+def test_an_item_id_that_is_a_path_is_refused(cli: Any, engine: Engine, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17 item 4: ``../../users/me?x=`` as an item id turned /items/{id} into another
+    endpoint, read with the seller's token."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(EXAMPLE_CSV.read_text() + "MUG-01,demo,../../users/me?x=,,0,,true\n")
+    before = snapshot(engine)
+    code, _, err = cli("mappings", "apply", str(bad), capsys=capsys)
+    line = len(bad.read_text().splitlines())
+    assert code == 2
+    assert f"{bad}:{line}:3: item_id '../../users/me?x=' is not an ML item id" in err
+    assert snapshot(engine) == before

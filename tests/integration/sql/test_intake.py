@@ -45,10 +45,12 @@ def intake_engine(databases: Databases) -> Iterator[Engine]:
     engine.dispose()
 
 
-def make_intakes(engine: Engine, clock: FixedClock) -> dict[str, NotificationIntake]:
-    return {"one statement": PostgresIntake(engine, clock),
+def make_intakes(engine: Engine, clock: FixedClock,
+                 max_attempts: int | None = None) -> dict[str, NotificationIntake]:
+    return {"one statement": PostgresIntake(engine, clock, max_attempts=max_attempts),
             "unit of work": UnitOfWorkIntake(
-                SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock), clock)}
+                SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock,
+                                     max_attempts=max_attempts), clock)}
 
 
 def scenario(intake: NotificationIntake, engine: Engine, clock: FixedClock) -> list[Any]:
@@ -99,6 +101,49 @@ def test_one_statement_writes_what_the_unit_of_work_writes(
     assert news == [True, False, True, True, False, True]
     assert [row[-2] for row in inbox] == [2, 0, 0, 0]  # duplicates counted on the first
     assert len(jobs) == 4 and all(kind == "ProcessNotification" for _, kind, *_ in jobs)
+
+
+def dead_letter_scenario(intake: NotificationIntake, engine: Engine,
+                         clock: FixedClock) -> None:
+    """Issue 16 item 3: an entry whose job cannot run absorbed every later notification for
+    its resource, and none of them ever got a job."""
+    first, _ = intake.receive(note("/orders/1", ml_id="a"), {})
+    with engine.begin() as conn:  # its job failed its last attempt: a dead letter
+        conn.execute(text("UPDATE jobs SET attempts = 3"))
+    clock.advance(60)
+    second, new = intake.receive(note("/orders/1", ml_id="b"), {})
+    assert new and second != first
+    assert intake.receive(note("/orders/1", ml_id="c"), {}) == (second, False)
+    with engine.begin() as conn:  # the second's job is running (claimed) now
+        conn.execute(text("UPDATE jobs SET claimed_at = :at, attempts = 1 "
+                          "WHERE dedup_key = :key"),
+                     {"at": clock.now(), "key": ProcessNotification(second).dedup_key})
+    third, new = intake.receive(note("/orders/1", ml_id="d"), {})
+    assert new and third not in (first, second)
+    with engine.connect() as conn:
+        inbox = conn.execute(select(InboxRow.id, InboxRow.processed_at, InboxRow.outcome,
+                                    InboxRow.duplicates).order_by(InboxRow.id)).all()
+        waiting = conn.scalars(select(JobRow.dedup_key).where(JobRow.claimed_at.is_(None),
+                                                              JobRow.attempts < 3)).all()
+    assert [(r.id, r.processed_at is not None, r.outcome.split(":")[0], r.duplicates)
+            for r in inbox] == [(first, True, "retired", 0), (second, True, "retired", 1),
+                                (third, False, "", 0)]
+    assert waiting == [ProcessNotification(third).dedup_key]
+
+
+@pytest.mark.parametrize("path", ["one statement", "unit of work"])
+def test_an_entry_whose_job_cannot_run_absorbs_nothing(intake_engine: Engine,
+                                                        path: str) -> None:
+    clock = FixedClock(T0)
+    dead_letter_scenario(make_intakes(intake_engine, clock, max_attempts=3)[path],
+                         intake_engine, clock)
+
+
+def test_an_entry_whose_job_cannot_run_absorbs_nothing_on_sqlite(sqlite_engine: Engine) -> None:
+    clock = FixedClock(T0)
+    uow = SqlAlchemyUnitOfWork(make_session_factory(sqlite_engine), clock=clock,
+                               max_attempts=3)
+    dead_letter_scenario(UnitOfWorkIntake(uow, clock), sqlite_engine, clock)
 
 
 def test_the_job_of_a_new_entry_names_it(intake_engine: Engine) -> None:
@@ -215,7 +260,7 @@ def test_the_duplicate_check_reads_a_few_pages_however_big_the_inbox() -> None:
                 values = {**_job_shape(), "topic": "orders_v2", "resource": f"/orders/{ml_id}",
                           "user_id": 1, "application_id": 2, "attempts": 1, "sent": None,
                           "received": None, "ml_id": ml_id, "raw": "{}",
-                          "received_at": T0.isoformat()}
+                          "received_at": T0.isoformat(), "max_attempts": 6}
                 explain = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE receive({})")
                 row = conn.execute(explain.format(sql.SQL(", ").join(
                     sql.Literal(values[name]) for name in _PARAMS))).fetchone()

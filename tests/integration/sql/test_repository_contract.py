@@ -12,7 +12,7 @@ from adapters.sql.engine import make_session_factory
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditEntry, AuditOutcome
-from connector_core.domain.commands import Command, PushItem, SyncOrder
+from connector_core.domain.commands import Command, ProcessNotification, PushItem, SyncOrder
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import Notification
 from connector_core.domain.orders import ErpEvent, ErpEventType, Order, OrderLine, OrderRecord
@@ -311,16 +311,25 @@ def note(resource: str, ml_id: str | None = None, topic: str = "orders_v2") -> N
                         attempts=1, sent=T0, received=T0, ml_id=ml_id)
 
 
+def receive(uow: UnitOfWork, notification: Notification, raw: dict[str, Any],
+            at: datetime) -> tuple[int, bool]:
+    """What the webhook does (``receive_notification``): the entry, and its job if new."""
+    entry_id, new = uow.inbox.add(notification, raw, at)
+    if new:
+        uow.jobs.add(ProcessNotification(entry_id))
+    return entry_id, new
+
+
 class TestInbox:
     def test_duplicates_join_the_waiting_entry_until_it_is_processed(
             self, backend: Harness) -> None:
         uow: UnitOfWork = backend.uow
         with uow:
-            first, new = uow.inbox.add(note("/orders/1"), {"resource": "/orders/1"}, T0)
+            first, new = receive(uow, note("/orders/1"), {"resource": "/orders/1"}, T0)
             assert new
-            assert uow.inbox.add(note("/orders/1"), {}, T0 + timedelta(seconds=1)) == (
+            assert receive(uow, note("/orders/1"), {}, T0 + timedelta(seconds=1)) == (
                 first, False)
-            other, new_other = uow.inbox.add(note("/orders/1", topic="items"), {}, T0)
+            other, new_other = receive(uow, note("/orders/1", topic="items"), {}, T0)
             assert new_other and other != first
             uow.commit()
         with uow:
@@ -331,12 +340,30 @@ class TestInbox:
             uow.inbox.mark_processed(first, "synced", T0 + timedelta(minutes=1))
             uow.commit()
         with uow:
-            again, new_again = uow.inbox.add(note("/orders/1"), {}, T0 + timedelta(minutes=2))
+            again, new_again = receive(uow, note("/orders/1"), {}, T0 + timedelta(minutes=2))
             assert new_again and again not in (first, other)
             done = uow.inbox.get(first)
             assert done is not None and done.outcome == "synced"
             assert done.processed_at == T0 + timedelta(minutes=1)
             assert uow.inbox.get(10_000) is None
+
+    def test_an_entry_whose_job_cannot_run_absorbs_nothing(self, backend: Harness) -> None:
+        """An entry without a waiting job (its job is gone, or running) would swallow every
+        later notification for its resource: the next one retires it and takes over."""
+        uow: UnitOfWork = backend.uow
+        with uow:
+            orphan, _ = uow.inbox.add(note("/orders/1"), {}, T0)  # no job
+            uow.commit()
+        with uow:
+            entry_id, new = receive(uow, note("/orders/1"), {}, T0 + timedelta(seconds=5))
+            assert new and entry_id != orphan
+            assert receive(uow, note("/orders/1"), {}, T0 + timedelta(seconds=6)) == (
+                entry_id, False)
+            retired = uow.inbox.get(orphan)
+            assert retired is not None and retired.outcome.startswith("retired")
+            assert retired.processed_at == T0 + timedelta(seconds=5)
+            uow.commit()
+        assert ProcessNotification(entry_id) in backend.waiting_jobs()
 
     def test_the_same_ml_id_is_always_a_duplicate(self, backend: Harness) -> None:
         uow: UnitOfWork = backend.uow

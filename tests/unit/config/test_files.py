@@ -124,7 +124,7 @@ def test_toml_value_problems_point_at_the_key(tmp_path: Path) -> None:
     path = tmp_path / "connector.toml"
     assert any(p.startswith(f"{path}:10:1: account 'second': user_id") for p in found)
     assert any(p.startswith(f"{path}:25:1: [pricing.sku.\"A\"]: max_price") for p in found)
-    assert any(p.startswith(f"{path}:22:1: [pricing.default]: unknown key 'bogus'")
+    assert any(p.startswith(f"{path}:22:1: unknown key 'bogus' in [pricing.default] (known:")
                for p in found)
     assert any("[pricing.listing.\"main:MLA2/501\"]" in p and "cheap" in p for p in found)
 
@@ -190,7 +190,8 @@ def test_names_longer_than_the_database_holds_are_problems(tmp_path: Path) -> No
     assert any("[catalog] skus: a SKU is longer than 128 characters" in p for p in found)
     assert any("is longer than 128 characters" in p and "kit 'SSS" in p for p in found)
     # the longest names that fit load
-    fits = CSV + f"{'S' * MAX_SKU_LENGTH},main,{'M' * MAX_NAME_LENGTH},,0,,true\n"
+    longest_item = "MLA" + "9" * (MAX_NAME_LENGTH - 3)
+    fits = CSV + f"{'S' * MAX_SKU_LENGTH},main,{longest_item},,0,,true\n"
     csv_path, toml_path = write(tmp_path, fits)
     table, _ = load_admin_tables(csv_path, toml_path)
     assert len(table.rows) == 4
@@ -217,3 +218,20 @@ def test_the_limits_are_the_database_columns() -> None:
              (StockReportRow, "warehouse")]
     assert {length(row, column) for row, column in skus} == {MAX_SKU_LENGTH}
     assert {length(row, column) for row, column in names} == {MAX_NAME_LENGTH}
+
+
+def test_ids_that_would_become_other_urls_are_problems(tmp_path: Path) -> None:
+    """Issue 17 item 4: item ids become ``/items/{id}``; variation ids are digits."""
+    csv_text = CSV + "C,main,../../users/me?x=,,0,,true\nD,main,MLA7,\u00b2,0,,true\n"
+    toml = TOML + '\n[pricing.listing."main:MLA1/../../x"]\nfee_rate = 0.1\n' \
+                  '\n[pricing.listing."main:users/me"]\nfee_rate = 0.1\n'
+    found = problems(tmp_path, csv_text, toml)
+    path = tmp_path / "mappings.csv"
+    assert f"{path}:5:3: item_id '../../users/me?x=' is not an ML item id (three capital " \
+           "letters and digits, e.g. MLA1234567890)" in found
+    assert any(p.startswith(f"{path}:6:4: variation_id must be a positive whole number")
+               for p in found)
+    assert any('[pricing.listing."main:MLA1/../../x"]: variation_id: expected an ML '
+               "variation id" in p for p in found)
+    assert any('[pricing.listing."main:users/me"]: item_id: expected an ML item id' in p
+               for p in found)

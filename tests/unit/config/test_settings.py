@@ -14,11 +14,45 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_environment_overrides_the_file(tmp_path):
-    path = write(tmp_path, '[connector]\nrate_limit_per_second = 4\nredis_url = "redis://x/1"\n')
+def test_business_settings_from_the_file_infrastructure_from_the_environment(tmp_path):
+    path = write(tmp_path, "[connector]\nrate_limit_per_second = 4\n")
     settings = Settings.load({"REDIS_URL": "redis://y/2", "CONNECTOR_CONFIG": str(path)})
     assert settings.rate_limit_per_second == 4 and settings.redis_url == "redis://y/2"
     assert settings.database_url == "sqlite:///connector.db"
+
+
+@pytest.mark.parametrize(("key", "variable"), [
+    ("database_url", "DATABASE_URL"), ("redis_url", "REDIS_URL"), ("ml_api_url", "ML_API_URL")])
+def test_the_file_cannot_say_where_infrastructure_and_secrets_go(tmp_path, key, variable):
+    """The admin edits connector.toml; a URL in it could send the client secret and every
+    refresh token elsewhere, or queue arbitrary functions on a hostile Redis."""
+    path = write(tmp_path, f'[connector]\nrate_limit_per_second = 4\n{key} = "http://evil/"\n')
+    with pytest.raises(InvalidInput) as err:
+        Settings.load({"CONNECTOR_CONFIG": str(path)})
+    assert str(err.value).startswith(f"{path}:3:1: {key} in [connector] is read from the "
+                                     f"environment only: set {variable}")
+
+
+@pytest.mark.parametrize("url", ["http://api.mercadolibre.com", "http://127.0.0.1:8900",
+                                 "ftp://x", "api.mercadolibre.com", "https://"])
+def test_the_ml_api_url_must_be_https(url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidInput, match="ML_API_URL"):
+        Settings.load({"ML_API_URL": url})
+    with pytest.raises(InvalidInput, match="ML_API_URL"):
+        Settings(ml_api_url=url)
+
+
+def test_plain_http_only_for_the_sandbox_chosen_explicitly(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidInput, match="ML_SANDBOX=1"):
+        Settings.load({"ML_API_URL": "http://127.0.0.1:8900"})
+    settings = Settings.load({"ML_API_URL": "http://127.0.0.1:8900", "ML_SANDBOX": "1"})
+    assert settings.ml_api_url == "http://127.0.0.1:8900" and settings.ml_sandbox
+    assert Settings.load({"ML_API_URL": "https://ml.example.com"}).ml_api_url \
+        == "https://ml.example.com"
+    with pytest.raises(InvalidInput, match="ML_SANDBOX must be 1 or 0"):
+        Settings.load({"ML_SANDBOX": "maybe"})
 
 
 def test_defaults_without_a_file(tmp_path, monkeypatch):
@@ -44,8 +78,16 @@ def test_push_delay_from_the_file(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("[connector]\nrate_limit = 3\n", "[connector] has unknown keys: rate_limit"),
-    ("[webhook]\nallowed = []\n", "[webhook] has unknown keys: allowed"),
+    ("[connector]\nrate_limit = 3\n", ":2:1: unknown key 'rate_limit' in [connector] (known: "),
+    ("[webhook]\nallowed = []\n", ":2:1: unknown key 'allowed' in [webhook]"),
+    ("[webhook]\ntrusted_proxies = 1\n", ":2:1: trusted_proxies in [webhook] was replaced by "
+                                         "trusted_proxy_networks"),
+    ('[webhook]\ntrusted_proxy_networks = ["10.0.0.0/33"]\n',
+     ":2:1: [webhook] trusted_proxy_networks: '10.0.0.0/33' is not an IP address or CIDR"),
+    ('[webhook]\nallowed_ips = "54.88.218.97"\n', ":2:1: [webhook] allowed_ips: expected a "
+                                                  "list"),
+    ("[webhook]\nmax_body_bytes = 10\n", ":2:1: [webhook] max_body_bytes: expected a whole"),
+    ("connector = 3\n", ":1:1: [connector] must be a table"),
     ("[connector]\nrate_limit_per_second = 0\n", "rate_limit_per_second must be > 0"),
     ("[connector]\npush_delay_seconds = -1\n", "push_delay_seconds must be >= 0"),
     ("[connector]\ninbox_retention_days = -1\n",
@@ -55,7 +97,7 @@ def test_push_delay_from_the_file(tmp_path):
     ('[connector]\nerp_events_retention_days = "30"\n',
      "erp_events_retention_days must be a whole number of days >= 0"),
     ("[connector]\ninbox_retention_days = true\n", "inbox_retention_days must be a whole"),
-    ("[connector]\nretention_days = 30\n", "[connector] has unknown keys: retention_days"),
+    ("[connector]\nretention_days = 30\n", "unknown key 'retention_days' in [connector]"),
     ("[connector\n", "connector.toml"),
 ])
 def test_bad_files_are_one_line_errors(tmp_path, text, message):
@@ -93,3 +135,14 @@ def test_a_strong_erp_token_is_accepted(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     token = "Zq3-9xT_v8L2pR7mK4sW"
     assert Settings.load({"ERP_API_TOKEN": token}).erp_api_token == token
+
+
+def test_the_webhook_settings_from_the_file(tmp_path):
+    path = write(tmp_path, '[webhook]\nallowed_ips = ["54.88.218.97", "18.0.0.0/8"]\n'
+                           'trusted_proxy_networks = ["10.0.0.0/8", "fd00::/8"]\n'
+                           "max_body_bytes = 2048\n")
+    settings = Settings.load({"CONNECTOR_CONFIG": str(path)})
+    assert settings.allowed_ips == ("54.88.218.97", "18.0.0.0/8")
+    assert settings.trusted_proxy_networks == ("10.0.0.0/8", "fd00::/8")
+    assert settings.max_body_bytes == 2048
+    assert Settings().allowed_ips is None and Settings().trusted_proxy_networks == ()

@@ -116,3 +116,40 @@ def test_with_a_push_delay_erp_pushes_wait_out_the_window_and_an_order_does_not(
 def test_without_a_push_delay_pushes_are_due_at_once(bridge, uow):
     bridge.stock_changed("A", 12)
     assert uow.store.job_not_before == {"push-main-MLA1": None}
+
+
+def deeply_nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda b: b.stock_changed("A\ud800", 1), "sku: contains a lone surrogate"),
+    (lambda b: b.stock_changed("A", 1, warehouse="w\udfff"), "warehouse: contains a lone"),
+    (lambda b: b.stock_changed("A", 1, as_of="0001-01-01T00:00:00+05:00"),
+     "as_of: timestamp '0001-01-01T00:00:00+05:00' is outside 2000-01-01..2100-01-01"),
+    (lambda b: b.stock_changed("A", 1, as_of=datetime(9999, 12, 31, tzinfo=UTC)),
+     "is outside 2000-01-01..2100-01-01"),
+    (lambda b: b.order_accounted(1, as_of="9999-12-31T23:59:59-05:00"), "as_of: timestamp"),
+    (lambda b: b.order_accounted("\u00b2"), "order_id: expected an ML order id"),
+    (lambda b: b.order_accounted("\u0663"), "order_id: expected an ML order id"),  # Arabic 3
+    (lambda b: b.order_accounted(0), "order_id: expected an ML order id"),
+    (lambda b: b.events(after=2**63), "after: expected a cursor from 0 to"),
+    (lambda b: b.stock_changed_json({"sku": deeply_nested(100_000), "quantity": 1}),
+     "sku: expected a non-empty string without surrounding spaces, got [[[[...]]]]"),
+    (lambda b: b.stock_changed_json({"updates": [deeply_nested(100_000)]}),
+     "updates[0]: expected a JSON object, got list"),
+    (lambda b: b.price_changed("A", cost=float("nan")), "cost: expected a number >= 0"),
+    (lambda b: b.price_changed("A", cost=Decimal("1e20")), "cost: expected a number below"),
+    (lambda b: b.price_changed_json({"sku": "A", "cost": "9" * 5000}),
+     "cost: expected a number, got '99999"),
+])
+def test_hostile_hook_calls_are_a_clear_invalid_input(bridge, uow, call, message):
+    """Issue 16 item 4: the same hostile values as over HTTP, through the Python hooks: an
+    InvalidInput with a short message, never a crash (RecursionError, OverflowError)."""
+    with pytest.raises(InvalidInput) as err:
+        call(bridge)
+    assert message in str(err.value) and len(str(err.value)) < 300
+    assert uow.store.reports == {} and uow.store.erp_prices == {} and bridge.dispatched == []

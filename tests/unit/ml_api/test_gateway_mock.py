@@ -487,3 +487,22 @@ def test_a_200_with_a_wrong_shape_is_rejected_naming_the_field(harness_factory: 
     h = harness_factory(sequence(httpx.Response(200, json={**ITEM, "available_quantity": "x"})))
     with pytest.raises(MarketplaceRejected, match=r"\$\.available_quantity"):
         h.gateway.get_item(ACCOUNT, "MLA1")
+
+
+@pytest.mark.parametrize("bad", ["../../users/me?x=", "MLA1/../../users/me", "MLA1,MLA2",
+                                 "MLA1?x=1", "mla1", "MLA\u0663", ""])
+def test_an_id_that_is_not_an_ml_id_never_becomes_a_url(harness_factory, bad):
+    """Issue 17 item 4 (defence in depth): whatever slipped past the entry points, the
+    adapter builds no URL from it and calls nothing."""
+    h = harness_factory(lambda request: httpx.Response(200, json=[{"code": 200, "body": ITEM}]))
+    with pytest.raises(MarketplaceRejected, match="refused by the connector: not an ML id"):
+        h.gateway.get_item(ACCOUNT, bad)
+    with pytest.raises(MarketplaceRejected, match="refused by the connector"):
+        h.gateway.update_item(ACCOUNT, ItemUpdate(item_id=bad, available_quantity=1))
+    found = h.gateway.get_items(ACCOUNT, [bad, "MLA1"])
+    assert isinstance(found[bad], MarketplaceRejected)
+    assert [parse_qs(r.url.query.decode())["ids"] for r in h.api_requests()] == [["MLA1"]]
+    for order_id in (0, -1, 2**63):
+        with pytest.raises(MarketplaceRejected, match="order id"):
+            h.gateway.get_order(ACCOUNT, order_id)
+    assert len(h.api_requests()) == 1

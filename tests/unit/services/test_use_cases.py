@@ -265,6 +265,11 @@ class TestNotifications:
         ("questions", "/questions/1", 111, "recorded, not processed"),
         ("items", "/items/MLA777", 111, "not mapped"),
         ("orders_v2", "/orders/abc", 111, "unexpected order resource"),
+        ("orders_v2", "/orders/\u00b2", 111, "unexpected order resource"),  # isdigit() said yes
+        ("orders_v2", "/orders/0", 111, "unexpected order resource"),
+        ("orders_v2", f"/orders/{2**63}", 111, "unexpected order resource"),
+        ("items", "/items/..%2F..%2Fusers%2Fme", 111, "unexpected item resource"),
+        ("items_prices", "/items/mla2", 111, "unexpected item resource"),
     ])
     def test_what_is_only_recorded(self, uow, topic, resource, user_id, why):
         routing = route_notification(self.note(topic, resource, user_id), uow=uow)

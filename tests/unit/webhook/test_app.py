@@ -88,6 +88,21 @@ class TestNotifications:
         (json.dumps({**NOTE, "user_id": -1}).encode(), "user_id must be between 0 and"),
         (json.dumps({**NOTE, "resource": "/orders/1\u0000"}).encode(),
          "`resource` contains a NUL character"),
+        (b"[" * 20_000 + b"]" * 20_000, "nested too deeply"),
+        (b'{"topic": "orders_v2", "resource": "/orders/1", "x": ' + b"[" * 40 + b"]" * 40
+         + b"}", "nested deeper than 32 levels"),
+        (json.dumps({**NOTE, "topic": "\ud800"}).encode(), "lone surrogate"),
+        (json.dumps({**NOTE, "extra": {"k\udfff": 1}}).encode(), "lone surrogate"),
+        (json.dumps({**NOTE, "resource": "/orders/\ud800"}, ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"), "not UTF-8 text"),
+        (json.dumps(NOTE).encode("utf-16"), "not UTF-8 text"),
+        (b'{"topic": "orders_v2", "resource": "/orders/1", "x": ' + b"1" * 400 + b".5}",
+         "not finite"),
+        (b'{"topic": "orders_v2", "resource": "/orders/1", "attempts": NaN}', "NaN"),
+        (b'{"topic": "orders_v2", "resource": "/orders/1", "x": -Infinity}', "-Infinity"),
+        (b'{"topic": "orders_v2", "resource": "/orders/1", "x": 1e400}', "not finite"),
+        (json.dumps({**NOTE, "user_id": "\u00b2"}).encode(), "user_id must be a number"),
+        (b"", "empty"),
     ])
     def test_bad_bodies_get_400_and_store_nothing(self, body, message):
         client, uow, _ = build()
@@ -96,6 +111,17 @@ class TestNotifications:
         assert response.get_json()["error"] == "bad_request"
         assert message in response.get_json()["message"]
         assert uow.store.inbox == {}
+
+    @pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00",
+                                         "1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"])
+    def test_timestamps_outside_the_sane_window_are_stored_as_null(self, instant):
+        client, uow, _ = build()
+        response = client.post("/notifications", json={**NOTE, "sent": instant,
+                                                         "received": instant})
+        assert response.status_code == 200
+        (entry,) = uow.store.inbox.values()
+        assert (entry.notification.sent, entry.notification.received) == (None, None)
+        assert entry.raw["sent"] == instant  # what ML said stays on record
 
     def test_the_limits_are_what_the_inbox_holds(self):
         from adapters.sql.rows import InboxRow
@@ -140,16 +166,47 @@ class TestNotifications:
         metrics = client.get("/metrics").get_data(as_text=True)
         assert 'connector_notifications_total{outcome="too_large",topic="-"}' in metrics
 
-    def test_ip_allow_list_honours_the_configured_proxy(self):
-        settings = WebhookSettings(allowed_ips=("54.88.218.97",), trusted_proxies=1)
-        client, _, _ = build(settings)
-        ok = client.post("/notifications", json=NOTE,
-                         headers={"X-Forwarded-For": "54.88.218.97"})
-        denied = client.post("/notifications", json=NOTE,
-                             headers={"X-Forwarded-For": "10.1.2.3"})
-        assert (ok.status_code, denied.status_code) == (200, 403)
+    ML = "54.88.218.97"
+    PROXY_NETS = ("10.0.0.0/8",)
+
+    def post_from(self, client, peer, forwarded=None):
+        headers = {"X-Forwarded-For": forwarded} if forwarded is not None else {}
+        return client.post("/notifications", json=NOTE, headers=headers,
+                           environ_base={"REMOTE_ADDR": peer})
+
+    def test_a_direct_peer_cannot_forge_an_ml_address(self):
+        """Issue 17 item 2: the app reached directly, X-Forwarded-For: <ML> passed."""
+        client, uow, _ = build(WebhookSettings(allowed_ips=(self.ML,),
+                                               trusted_proxy_networks=self.PROXY_NETS))
+        forged = self.post_from(client, "203.0.113.9", self.ML)
+        assert forged.status_code == 403 and uow.store.inbox == {}
+        assert "203.0.113.9 is not an allowed source" in forged.get_json()["message"]
+        assert self.post_from(client, self.ML).status_code == 200  # ML reaching it directly
+        # without any trusted proxy, the header is never believed
+        plain, _, _ = build(WebhookSettings(allowed_ips=(self.ML,)))
+        assert self.post_from(plain, "10.1.1.1", self.ML).status_code == 403
+
+    def test_a_trusted_proxy_forwarding_an_ml_address_passes(self):
+        client, uow, _ = build(WebhookSettings(allowed_ips=(self.ML,),
+                                               trusted_proxy_networks=self.PROXY_NETS))
+        assert self.post_from(client, "10.0.0.5", self.ML).status_code == 200
+        # two trusted proxies in a row (a load balancer, then nginx)
+        assert self.post_from(client, "10.0.0.5", f"{self.ML}, 10.9.9.9").status_code == 200
+        other = self.post_from(client, "10.0.0.5", "198.51.100.7")
+        assert other.status_code == 403 and len(uow.store.inbox) == 1
         metrics = client.get("/metrics").get_data(as_text=True)
         assert 'connector_notifications_total{outcome="forbidden_source",topic="-"}' in metrics
+
+    def test_a_chain_with_an_untrusted_hop_is_refused(self):
+        """The client wrote "<ML>" itself; the trusted proxy appended the client's real
+        address: the nearest untrusted hop is the client."""
+        client, uow, _ = build(WebhookSettings(allowed_ips=(self.ML,),
+                                               trusted_proxy_networks=self.PROXY_NETS))
+        for chain in (f"{self.ML}, 198.51.100.7", f"{self.ML}, 198.51.100.7, 10.0.0.9",
+                      f"{self.ML}, not-an-address", ""):
+            response = self.post_from(client, "10.0.0.5", chain)
+            assert response.status_code == 403, chain
+        assert uow.store.inbox == {}
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -222,6 +279,32 @@ class TestErpRoutes:
         assert events.get_json() == {"events": [], "next": 0}
         assert client.get("/erp/events?after=x", headers=self.auth).status_code == 400
 
+    @pytest.mark.parametrize(("method", "path", "body", "message"), [
+        ("GET", "/erp/events?after=%C2%B2", None, "after: expected a whole number from 0"),
+        ("GET", f"/erp/events?after={2**63}", None, "after: expected a whole number from 0"),
+        ("GET", "/erp/events?limit=%D9%A3", None, "limit: expected a whole number"),
+        ("POST", "/erp/orders/%C2%B2/accounted", None, "order_id: expected an ML order id"),
+        ("POST", f"/erp/orders/{2**63}/accounted", None, "order_id: expected an ML order id"),
+        ("POST", "/erp/orders/1/accounted", b'{"as_of": "0001-01-01T00:00:00+05:00"}',
+         "as_of: timestamp '0001-01-01T00:00:00+05:00' is outside 2000-01-01..2100-01-01"),
+        ("POST", "/erp/orders/1/accounted", b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        ("POST", "/erp/stock", b'{"sku": "\\ud800", "quantity": 1}', "lone surrogate"),
+        ("POST", "/erp/stock", b'{"sku": "A", "quantity": NaN}', "NaN"),
+        ("POST", "/erp/stock", b'{"updates": ' + b"[" * 40 + b"]" * 40 + b"}",
+         "nested deeper than 32 levels"),
+        ("POST", "/erp/prices", b'{"sku": "A", "cost": "1e999999"}', "cost: expected a number"),
+        ("POST", "/erp/prices", b'{"sku": "A", "cost": "0.' + b"1" * 40 + b'"}',
+         "more digits than a price can hold"),
+    ])
+    def test_hostile_input_is_400_with_the_json_error_body(self, method, path, body, message):
+        client, uow, _ = build()
+        response = client.open(path, method=method, data=body, headers=self.auth,
+                               content_type="application/json")
+        assert response.status_code == 400, response.get_data(as_text=True)
+        answer = response.get_json()
+        assert answer["error"] == "invalid" and message in answer["message"], answer
+        assert uow.store.reports == {} and uow.store.erp_prices == {}
+
 
 class TestOps:
     def test_health_is_503_when_a_dependency_is_down(self):
@@ -235,6 +318,63 @@ class TestOps:
         client.post("/notifications", json=NOTE)
         text = client.get("/metrics").get_data(as_text=True)
         assert 'connector_notifications_total{outcome="stored",topic="orders_v2"}' in text
+
+    def test_metrics_label_known_topics_only(self):
+        """Issue 16 item 5: the topic label came from the request: one lone surrogate broke
+        every later /metrics, and each invented topic made a series."""
+        client, _uow, _ = build(WebhookSettings(application_id=1))
+        bad = client.post("/notifications", content_type="application/json",
+                          data=b'{"topic": "\\ud800", "resource": "/orders/1", '
+                               b'"application_id": 2}')
+        assert bad.status_code == 400 and "lone surrogate" in bad.get_json()["message"]
+        for n in range(50):
+            forbidden = client.post("/notifications", json={**NOTE, "topic": f"invented-{n}"})
+            assert forbidden.status_code == 403
+        open_client, _, _ = build()
+        for n in range(50):
+            assert open_client.post("/notifications", json={
+                **NOTE, "_id": f"n{n}", "topic": f"made-up-{n}"}).status_code == 200
+        response = client.get("/metrics")
+        assert response.status_code == 200
+        text = response.get_data(as_text=True)
+        assert "invented-" not in text and "made-up-" not in text
+        assert 'connector_notifications_total{outcome="wrong_application",topic="other"}' \
+            in text
+        assert 'connector_notifications_total{outcome="stored",topic="other"}' in text
+
+    def test_anything_unexpected_is_a_json_500_logged_once(self, caplog):
+        class BrokenIntake:
+            def receive(self, notification, raw):
+                raise RuntimeError("the disk is on fire")
+
+        uow = FakeUnitOfWork(Store())
+        services = WebhookServices(
+            intake=BrokenIntake(), bridge=ErpBridge(lambda: uow, FixedClock(T)),
+            dispatch=lambda: None, health=lambda: {},
+            settings=WebhookSettings(erp_api_token=TOKEN))
+        client = create_app(services, {"TESTING": True}).test_client()
+        caplog.set_level("INFO")
+        response = client.post("/notifications", json=NOTE)
+        assert response.status_code == 500
+        assert response.get_json() == {
+            "error": "internal_error",
+            "message": "unexpected RuntimeError; the connector's log has the details"}
+        errors = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and "POST '/notifications'" in errors[0].getMessage()
+        assert "the disk is on fire" in caplog.text  # the traceback, once
+
+    def test_werkzeug_errors_answer_json(self):
+        from werkzeug.exceptions import abort
+
+        uow = FakeUnitOfWork(Store())
+        services = WebhookServices(intake=UnitOfWorkIntake(uow, FixedClock(T)),
+                                   bridge=ErpBridge(lambda: uow, FixedClock(T)),
+                                   dispatch=lambda: None, health=lambda: {})
+        app = create_app(services, {"TESTING": True})
+        app.add_url_rule("/teapot", view_func=lambda: abort(418))
+        response = app.test_client().get("/teapot")
+        assert response.status_code == 418
+        assert response.get_json()["error"] == "i'm_a_teapot"
 
     def test_oauth_callback_pages(self):
         client, _, _ = build()
