@@ -26,9 +26,10 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
-from ml_sandbox import api, controls
+from ml_sandbox import after_sale_api, api, controls, up_api
 from ml_sandbox.errors import MlApiError
 from ml_sandbox.faults import Faults, fault_response
+from ml_sandbox.notify import deliver
 from ml_sandbox.state import SandboxState
 
 
@@ -42,6 +43,7 @@ def create_app(state: SandboxState | None = None) -> Flask:
     app.config["STATE"] = state
     app.config["FAULTS"] = faults
     app.config["CALLS"] = calls
+    state.notify_hook = lambda base, data: deliver(state, base, data)
 
     @app.errorhandler(MlApiError)
     def _ml_error(exc: MlApiError) -> Response:
@@ -52,6 +54,7 @@ def create_app(state: SandboxState | None = None) -> Flask:
 
     @app.before_request
     def _record_and_inject() -> Response | None:
+        state.apply_due_syncs(background=True)  # ML's replication has happened by now
         if request.path.startswith("/_sandbox"):
             return None
         now = time.time()
@@ -77,5 +80,7 @@ def create_app(state: SandboxState | None = None) -> Flask:
         return response
 
     api.register(app, state)
+    up_api.register(app, state)
+    after_sale_api.register(app, state)
     controls.register(app, state, faults, calls, calls_lock)
     return app
