@@ -219,15 +219,20 @@ class ShippingRules(OrderRules):
                 "buyer_id", "status", "logistic_type", "receiver", "last_updated") if key in spec}
             common.setdefault("buyer_id", 74425755)
             orders: list[dict[str, Any]] = []
+            items = {str(line.get("item_id")) for line in lines}
+            saved = (copy.deepcopy({i: self.items[i] for i in items}),
+                     copy.deepcopy(self.user_products), self.next_order_id)
             try:
                 for line in lines:
                     shipping = {"shipping_id": orders[0]["shipping"]["id"]} if orders else {}
                     orders.append(self.create_order(
                         {**line, **common, **shipping, "pack_id": pack_id}))
-            except MlApiError:
-                for order in orders:  # give the stock back and forget the half-made cart
-                    self.cancel_order(order["id"])
+            except MlApiError:  # forget the half-made cart, as if it never was
+                self.items.update(saved[0])
+                self.user_products, self.next_order_id = saved[1], saved[2]
+                for order in orders:
                     self.orders.pop(order["id"], None)
+                    self.order_stock.pop(order["id"], None)
                     self.shipments.pop(order["shipping"]["id"], None)
                 raise
             now = ml_time(self.now())

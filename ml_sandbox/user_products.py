@@ -267,20 +267,21 @@ class UserProductRules(CatalogRules):
                         location = {"type": kind, "quantity": 0}
                         up["locations"].append(location)
                 location["quantity"] = quantity
-            self._stock_changed(up)
+            self.emit_later(self._stock_changed(up, notify_stock=False))  # the control does
             return _stock_body(up), up["version"]
 
-    def _stock_changed(self, up: dict[str, Any], *,
-                       immediate: str | None = None) -> list[dict[str, Any]]:
+    def _stock_changed(self, up: dict[str, Any], *, immediate: str | None = None,
+                       notify_stock: bool = True) -> list[dict[str, Any]]:
         """A UP's stock moved: new version; ``immediate`` (an item id) shows it at once, the
-        other items after the replication delay. Returns ML's stock-location notification
-        when every change is notified (``notify_topics``)."""
+        other items after the replication delay. Returns the notifications ML sends when
+        every change is notified (``notify_topics``): stock-location, and items for what the
+        replication changed at once."""
         up["version"] += 1
         up["last_updated"] = ml_time(self.now())
         if immediate is not None:
             self._show_total(self.items[immediate], _total(up))
         notes = self._schedule_sync(up["id"])
-        if self.wants("stock-location"):
+        if notify_stock and self.wants("stock-location"):
             notes.append(stock_location_note(up))
         return notes
 
@@ -342,13 +343,23 @@ class UserProductRules(CatalogRules):
         ``items`` notifications of what was copied now."""
         if self.replication_delay <= 0:
             return self._sync(up_id)
-        self.pending_syncs.append({"user_product_id": up_id,
-                                   "due": self.clock() + self.replication_delay})
-        timer = threading.Timer(self.replication_delay, self.apply_due_syncs)
+        entry = {"user_product_id": up_id, "due": self.clock() + self.replication_delay}
+        self.pending_syncs.append(entry)
+        self._start_timer(self.replication_delay, entry)
+        return []
+
+    def _start_timer(self, delay: float, entry: dict[str, Any]) -> None:
+        timer = threading.Timer(delay, self._on_timer, args=(entry,))
         timer.daemon = True
         self.timers = [t for t in self.timers if t.is_alive()] + [timer]
         timer.start()
-        return []
+
+    def _on_timer(self, entry: dict[str, Any]) -> None:
+        self.apply_due_syncs()
+        with self.lock:  # woken a hair early (wall clock vs timer clock): wait the rest
+            left = entry["due"] - self.clock()
+            if entry in self.pending_syncs and 0 < left < 1:
+                self._start_timer(left, entry)
 
     def _sync(self, up_id: str) -> list[dict[str, Any]]:
         up = self.user_products.get(up_id)
