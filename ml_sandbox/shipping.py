@@ -163,7 +163,7 @@ class ShippingRules(OrderRules):
         if status in (*FORWARD[2:], "delivered", "not_delivered") \
                 and shipment["tracking_number"] is None:
             shipment["tracking_number"] = f"SBX{shipment['id']}{shipment['site_id'][-1]}"
-        if status != "pending":
+        if status not in ("pending", "handling"):  # the origin is known by the label
             shipment["origin_pending"] = False
         shipment["last_updated"] = now
 

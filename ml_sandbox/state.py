@@ -4,8 +4,11 @@ Everything lives in memory behind one lock; :mod:`ml_sandbox.app` only translate
 rules follow ``ml_api.md`` §8 (emulator checklist) and live in :mod:`ml_sandbox.oauth`
 (rotating single-use refresh tokens, expiring access tokens), :mod:`ml_sandbox.catalog`
 (seller-only fields hidden without ``include_attributes=all``, the variations deletion and
-equal-price rules, quantity 0 pausing an item as ``out_of_stock``, closed items immutable, scan)
-and :mod:`ml_sandbox.orders` (orders taking and cancellations restoring listing stock).
+equal-price rules, quantity 0 pausing an item as ``out_of_stock``, closed items immutable, scan),
+:mod:`ml_sandbox.user_products` (UP stock per location with ``x-version``, stores, the delayed
+replication to a UP's items), :mod:`ml_sandbox.migration` (UPtin), :mod:`ml_sandbox.orders`
+(orders taking and cancellations restoring listing or UP stock), :mod:`ml_sandbox.shipping`
+(shipments, labels, packs) and :mod:`ml_sandbox.questions` (questions and answers).
 """
 
 import copy

@@ -257,8 +257,14 @@ def test_sales_take_stock_from_a_store_and_cancellations_give_it_back(
                        headers={"x-format-new": "true"}).json()
     assert shipment["origin"]["node"]["node_id"] == "ARP70002"
     by_most = control.post("/_sandbox/orders", json={"item_id": "MLA2000000001",
-                                                     "quantity": 1}).json()["order"]
+                                                     "quantity": 1, "status": "paid",
+                                                     "origin_pending": True}).json()["order"]
     assert by_most["order_items"][0]["stock"]["store_id"] == "70001"
+    path = f"/shipments/{by_most['shipping']['id']}"
+    assert api.get(path, headers={"x-format-new": "true"}).json()["origin"]["node"] is None
+    control.post(f"/_sandbox{path}/status", json={"status": "ready_to_ship"})
+    assert api.get(path, headers={"x-format-new": "true"}).json()["origin"]["node"] == {
+        "logistic_center_id": None, "node_id": "ARP70001"}
     control.post(f"/_sandbox/orders/{order['id']}/cancel")
     assert [loc["quantity"] for loc in stock(api, "MLAU2000000001")[0]["locations"]] == [11, 5]
     too_many = control.post("/_sandbox/orders", json={"item_id": "MLA2000000001",
