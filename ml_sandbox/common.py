@@ -31,6 +31,11 @@ def int_arg(args: dict[str, str], name: str, default: int) -> int:
         raise bad_request(f"{name} must be an integer") from exc
 
 
+def is_number(text: str) -> bool:
+    """Plain ASCII digits (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def seller_record(user_id: int, spec: dict[str, Any] | None = None) -> dict[str, Any]:
     """A seller as ``/users/{id}`` shows it. ``tags`` follow ML (ml_api.md §2.5-2.6):
     ``user_product_seller`` for the User Products model, ``warehouse_management`` for

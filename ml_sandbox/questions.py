@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ml_sandbox.catalog import CatalogRules
-from ml_sandbox.common import int_arg, ml_time
+from ml_sandbox.common import int_arg, is_number, ml_time
 from ml_sandbox.errors import bad_request, forbidden, not_found
 
 STATUSES = ("ANSWERED", "BANNED", "CLOSED_UNANSWERED", "DELETED", "DISABLED", "UNANSWERED",
@@ -67,7 +67,7 @@ class QuestionRules(CatalogRules):
         seller, item = args.get("seller_id"), args.get("item")
         if not seller and not item:
             raise bad_request("seller_id or item is required")
-        if seller and (not seller.isdigit() or int(seller) != caller):
+        if seller and (not is_number(seller) or int(seller) != caller):
             raise forbidden()
         offset, limit = int_arg(args, "offset", 0), int_arg(args, "limit", 50)
         if offset < 0 or not 0 < limit <= 50:

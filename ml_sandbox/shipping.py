@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from ml_sandbox import shipment_views
-from ml_sandbox.common import ml_time
+from ml_sandbox.common import is_number, ml_time
 from ml_sandbox.errors import MlApiError, bad_request, forbidden, not_found
 from ml_sandbox.labels import ZPL_FILE, label_lines, pdf_document, zipped, zpl_document
 from ml_sandbox.orders import OrderRules
@@ -263,7 +263,7 @@ def _shipment_ids(ids_arg: str | None) -> list[int]:
     raw = [part.strip() for part in (ids_arg or "").split(",") if part.strip()]
     if not raw:
         raise bad_request("shipment_ids is required")
-    if not all(part.isdigit() for part in raw):
+    if not all(is_number(part) for part in raw):
         raise bad_request("shipment_ids must be a comma-separated list of numbers")
     ids = list(dict.fromkeys(int(part) for part in raw))
     if len(ids) > MAX_LABELS:

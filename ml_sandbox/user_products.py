@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from ml_sandbox.catalog import CatalogRules
-from ml_sandbox.common import has_tag, int_arg, ml_time
+from ml_sandbox.common import has_tag, int_arg, is_number, ml_time
 from ml_sandbox.errors import MlApiError, bad_request, forbidden, not_found, validation_error
 
 DEFAULT_REPLICATION_DELAY = 0.5  # seconds: "asynchronously", a moment after the write
@@ -147,6 +147,8 @@ class UserProductRules(CatalogRules):
             raise forbidden()
         wanted = set(filter(None, args.get("tags", "").split(",")))
         limit = int_arg(args, "limit", 50)
+        if not 0 < limit <= 50:
+            raise bad_request("limit must be between 1 and 50")
         with self.lock:
             found = [copy.deepcopy(s) for s in self.stores.values()
                      if s["user_id"] == str(user_id) and wanted <= set(s["tags"])]
@@ -188,7 +190,7 @@ class UserProductRules(CatalogRules):
                 raise not_found(f"unknown stock location type {kind!r}")
             if version is None or not version.strip():
                 raise bad_request("Missing X-Version header")
-            if not version.strip().isdigit():
+            if not is_number(version.strip()):
                 raise bad_request(f"Invalid X-Version header {version!r}: expected a number")
             if int(version) != up["version"]:
                 raise version_conflict()
