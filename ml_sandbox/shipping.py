@@ -16,6 +16,7 @@ FORWARD = ("pending", "handling", "ready_to_ship", "shipped")
 FINAL = ("delivered", "not_delivered", "cancelled")
 PRINTABLE_SUBSTATUSES = ("ready_to_print", "printed")
 MAX_LABELS = 50
+FULL_CENTERS = {"MLA": "ARBA01", "MLB": "BRSP01", "MLM": "MXCD01"}  # a Full warehouse a site
 SUBSTATUSES = frozenset({  # the orders_search fixture's list, plus ml_api.md §7's
     "cost_exceeded", "regenerating", "waiting_for_label_generation", "ready_to_print",
     "invoice_pending", "printed", "in_pickup_list", "ready_for_pkl_creation",
@@ -49,6 +50,7 @@ class ShippingRules(OrderRules):
             if shared is not None:  # a cart: one shipment for its orders
                 shared["order_ids"].append(order["id"])
                 shared["declared_value"] += order["total_amount"]
+                shared["items"] += _shipped_items(order)
             else:
                 shipment = self._open_shipment(order, logistic, taken, spec)
                 if self.wants("shipments"):
@@ -65,7 +67,8 @@ class ShippingRules(OrderRules):
             node = {"logistic_center_id": None, "node_id": taken["network_node_id"]}
         elif logistic == "fulfillment":
             origin = "fulfillment"
-            node = {"logistic_center_id": f"{order['context']['site'][:2]}BA01",
+            node = {"logistic_center_id": FULL_CENTERS.get(order["context"]["site"],
+                                                           f"{order['context']['site']}01"),
                     "node_id": None}
         receiver = shipment_views.receiver(order["buyer"]["id"], spec.get("receiver"))
         shipment = {
@@ -77,8 +80,7 @@ class ShippingRules(OrderRules):
             "origin_pending": bool(spec.get("origin_pending")) and node is not None,
             "tracking_number": None, "receiver": receiver,
             "declared_value": order["total_amount"], "currency_id": order["currency_id"],
-            "items": [{"id": line["item"]["id"], "description": line["item"]["title"],
-                       "quantity": line["quantity"]} for line in order["order_items"]],
+            "items": _shipped_items(order),
             "date_created": now, "last_updated": now, "history": {},
             "date_first_printed": None,
         }
@@ -219,8 +221,11 @@ class ShippingRules(OrderRules):
                 "buyer_id", "status", "logistic_type", "receiver", "last_updated") if key in spec}
             common.setdefault("buyer_id", 74425755)
             orders: list[dict[str, Any]] = []
-            items = {str(line.get("item_id")) for line in lines}
-            saved = (copy.deepcopy({i: self.items[i] for i in items}),
+            ups = {self.items[str(line.get("item_id"))].get("user_product_id")
+                   for line in lines} - {None}
+            saved = (copy.deepcopy({i: item for i, item in self.items.items()
+                                    if i in {str(line.get("item_id")) for line in lines}
+                                    or item.get("user_product_id") in ups}),
                      copy.deepcopy(self.user_products), self.next_order_id)
             try:
                 for line in lines:
@@ -257,6 +262,11 @@ class ShippingRules(OrderRules):
                 view["status"] = "cancelled"
         view.pop("seller_id")
         return view
+
+
+def _shipped_items(order: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"id": line["item"]["id"], "description": line["item"]["title"],
+             "quantity": line["quantity"]} for line in order["order_items"]]
 
 
 def _shipment_ids(ids_arg: str | None) -> list[int]:

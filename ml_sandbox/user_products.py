@@ -89,7 +89,7 @@ class UserProductRules(CatalogRules):
             for entry in given:
                 store = self._own_store(item["seller_id"], entry.get("store_id"))
                 locations.append(_warehouse(store, int(entry.get("quantity", 0))))
-        elif spec.get("logistic_type") != "fulfillment" or spec.get("selling_address"):
+        elif spec.get("logistic_type") != "fulfillment" or "selling_address" in spec:
             locations.append({"type": "selling_address",
                               "quantity": int(spec.get("selling_address", quantity))})
         if spec.get("meli_facility") is not None or spec.get("logistic_type") == "fulfillment":
@@ -199,47 +199,53 @@ class UserProductRules(CatalogRules):
                 updates = self._warehouse_updates(up, seller, body)
             else:
                 updates = self._selling_address_update(up, seller, body)
-            for location, quantity in updates:
-                location["quantity"] = quantity
+            self._apply(up, updates)  # everything checked: nothing is ever half-applied
             notes = self._stock_changed(up)
             return {"user_id": up["user_id"], "product_release_date": None, "id": up["id"],
                     "locations": _stock_body(up)["locations"]}, up["version"], notes
 
     def _warehouse_updates(self, up: dict[str, Any], seller: dict[str, Any] | None,
-                           body: Any) -> list[tuple[dict[str, Any], int]]:
+                           body: Any) -> list[tuple[str, dict[str, Any] | None, int]]:
         if not has_tag(seller, "warehouse_management"):
             raise bad_request("the user is not enabled for multi-origin stock: it has no "
                               "warehouse_management tag (use PUT /items available_quantity)")
         sent = body.get("locations") if isinstance(body, dict) else None
         if not isinstance(sent, list) or not sent:
             raise bad_request("the fields [locations] are required for requested call")
-        updates = []
+        updates: list[tuple[str, dict[str, Any] | None, int]] = []
         for entry in sent:
             if not isinstance(entry, dict):
                 raise bad_request("each location must be an object")
             store = self._own_store(up["user_id"], entry.get("store_id"))
-            quantity = _quantity(entry.get("quantity"), f"store {store['id']}")
-            location = next((loc for loc in up["locations"]
-                             if loc.get("store_id") == store["id"]), None)
-            if location is None:  # a store without stock yet gets the quantity
-                location = _warehouse(store, 0)
-                up["locations"].insert(sum(1 for loc in up["locations"]
-                                           if loc["type"] == "seller_warehouse"), location)
-            updates.append((location, quantity))
+            updates.append(("seller_warehouse", store,
+                            _quantity(entry.get("quantity"), f"store {store['id']}")))
         return updates
 
     def _selling_address_update(self, up: dict[str, Any], seller: dict[str, Any] | None,
-                                body: Any) -> list[tuple[dict[str, Any], int]]:
-        location = next((loc for loc in up["locations"]
-                         if loc["type"] == "selling_address"), None)
-        if (has_tag(seller, "warehouse_management") or location is None
+                                body: Any) -> list[tuple[str, dict[str, Any] | None, int]]:
+        if (has_tag(seller, "warehouse_management")
+                or not any(loc["type"] == "selling_address" for loc in up["locations"])
                 or up["site_id"] not in SELLING_ADDRESS_SITES):
             raise bad_request("selling_address stock can only be modified in MLA and MLC, "
                               "for user products with a selling_address location and sellers "
                               "without multi-origin stock")
         if not isinstance(body, dict) or "quantity" not in body:
             raise bad_request("the fields [quantity] are required for requested call")
-        return [(location, _quantity(body["quantity"], "selling_address"))]
+        return [("selling_address", None, _quantity(body["quantity"], "selling_address"))]
+
+    def _apply(self, up: dict[str, Any],
+               updates: list[tuple[str, dict[str, Any] | None, int]]) -> None:
+        """Set each ``(type, store, quantity)``; a store without stock yet gets a location
+        (after the other stores, before Full)."""
+        for kind, store, quantity in updates:
+            location = next((loc for loc in up["locations"] if loc["type"] == kind and (
+                store is None or loc.get("store_id") == store["id"])), None)
+            if location is None:
+                location = {"type": kind, "quantity": 0} if store is None \
+                    else _warehouse(store, 0)
+                position = sum(1 for loc in up["locations"] if loc["type"] != "meli_facility")
+                up["locations"].insert(position, location)
+            location["quantity"] = quantity
 
     def ml_stock_change(self, up_id: str, locations: Any) -> tuple[dict[str, Any], int]:
         """ML changes a UP's stock on its side (Full inbound, a count at the warehouse):
@@ -250,25 +256,15 @@ class UserProductRules(CatalogRules):
                 raise not_found(f"User product {up_id} not found")
             if not isinstance(locations, list) or not locations:
                 raise bad_request("locations must be a non-empty list")
+            updates: list[tuple[str, dict[str, Any] | None, int]] = []
             for entry in locations:
                 kind = entry.get("type") if isinstance(entry, dict) else None
                 if kind not in ("selling_address", "seller_warehouse", "meli_facility"):
                     raise bad_request(f"unknown location type {kind!r}")
-                quantity = _quantity(entry.get("quantity"), str(kind))
-                if kind == "seller_warehouse":
-                    store = self._own_store(up["user_id"], entry.get("store_id"))
-                    location = next((loc for loc in up["locations"]
-                                     if loc.get("store_id") == store["id"]), None)
-                    if location is None:
-                        location = _warehouse(store, 0)
-                        up["locations"].append(location)
-                else:
-                    location = next((loc for loc in up["locations"] if loc["type"] == kind),
-                                    None)
-                    if location is None:
-                        location = {"type": kind, "quantity": 0}
-                        up["locations"].append(location)
-                location["quantity"] = quantity
+                store = (self._own_store(up["user_id"], entry.get("store_id"))
+                         if kind == "seller_warehouse" else None)
+                updates.append((str(kind), store, _quantity(entry.get("quantity"), str(kind))))
+            self._apply(up, updates)
             self.emit_later(self._stock_changed(up, notify_stock=False))  # the control does
             return _stock_body(up), up["version"]
 

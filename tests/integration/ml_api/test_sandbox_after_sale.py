@@ -237,6 +237,21 @@ class TestPacks:
         assert api.post("/_sandbox/packs", json={"orders": [
             {"item_id": "MLA1000000001"}]}).status_code == 400
 
+    def test_a_failed_cart_of_up_items_leaves_the_up_and_its_items_alone(
+            self, api: httpx.Client) -> None:
+        api.post("/_sandbox/config", json={"replication_delay": 0})
+        before = api.get("/user-products/MLAU2000000001/stock", headers=OTHER)
+        answer = api.post("/_sandbox/packs", json={"orders": [
+            {"item_id": "MLA2000000001", "quantity": 2},
+            {"item_id": "MLA2000000003", "quantity": 99}]})
+        assert answer.status_code == 400
+        after = api.get("/user-products/MLAU2000000001/stock", headers=OTHER)
+        assert (after.json(), after.headers["x-version"]) == (
+            before.json(), before.headers["x-version"])
+        items = api.get("/_sandbox/state").json()["items"]
+        assert [items[i]["available_quantity"] for i in ("MLA2000000001", "MLA2000000002")
+                ] == [17, 17]
+
 
 class TestQuestions:
     def ask(self, api: httpx.Client, **spec: Any) -> dict[str, Any]:

@@ -188,6 +188,19 @@ def test_a_store_of_another_seller_and_the_other_location_types(sellers: Sellers
         "the fields [available_quantity] are invalid for requested call")
 
 
+def test_a_new_store_gets_its_stock_on_the_first_put(sellers: Sellers) -> None:
+    sellers.control.post("/_sandbox/stores", json={"user_id": MULTI, "id": "70003",
+                                                   "network_node_id": "ARP70003"})
+    api = sellers[MULTI]
+    _, version = stock(api, "MLAU2000000002")
+    answer = put_warehouses(api, "MLAU2000000002", [{"store_id": "70003", "quantity": 2}],
+                            version)
+    assert [(loc["store_id"], loc["network_node_id"], loc["quantity"])
+            for loc in answer.json()["locations"]] == [
+        ("70001", "ARP70001", 4), ("70002", "ARP70002", 6), ("70003", "ARP70003", 2)]
+    assert sellers.quantity("MLA2000000003") == 12
+
+
 def test_replication_to_the_other_items_of_the_up_waits_for_the_delay(
         sellers: Sellers) -> None:
     sellers.config(replication_delay=60)  # nothing but a flush applies it
