@@ -58,7 +58,8 @@ def invalid_grant() -> MlApiError:
 
 TOO_MANY_REQUESTS = {"message": "Too Many Requests", "error": "too_many_requests",
                      "status": 429, "cause": []}
-SERVER_ERRORS = {
+SERVER_ERRORS = {  # and the one client error a forced fault often stands for
+    409: ("conflict", "Version mismatch"),
     500: ("internal_server_error", "Internal server error"),
     502: ("bad_gateway", "Bad gateway"),
     503: ("service_not_available", "Service not available"),

@@ -143,6 +143,10 @@ def test_stock_resource_versions_and_its_400_and_409(sellers: Sellers) -> None:
     assert [loc["quantity"] for loc in done.json()["locations"]] == [3, 5]
     again = put_warehouses(api, "MLAU2000000001", change, version)  # the old version again
     assert again.status_code == 409
+    sellers.control.post("/_sandbox/faults", json={"next": [{"status": 409,
+                                                             "path": "/user-products/"}]})
+    forced = put_warehouses(api, "MLAU2000000001", change, done.headers["x-version"])
+    assert (forced.status_code, forced.json()["error"]) == (409, "conflict")
     assert stock(api, "MLAU2000000001")[1] == done.headers["x-version"]
     assert sellers.quantity("MLA2000000001") == sellers.quantity("MLA2000000002") == 8
 
