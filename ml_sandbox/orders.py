@@ -8,10 +8,10 @@ from typing import Any
 
 from ml_sandbox.common import dec, int_arg, ml_time, parse_time, sku_of
 from ml_sandbox.errors import MlApiError, bad_request, forbidden, not_found
-from ml_sandbox.user_products import UserProductRules
+from ml_sandbox.up_stock import UpStockRules
 
 
-class OrderRules(UserProductRules):
+class OrderRules(UpStockRules):
     def create_order(self, spec: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             item = self.items.get(spec.get("item_id", ""))

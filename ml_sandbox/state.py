@@ -5,8 +5,9 @@ rules follow ``ml_api.md`` §8 (emulator checklist) and live in :mod:`ml_sandbox
 (rotating single-use refresh tokens, expiring access tokens), :mod:`ml_sandbox.catalog`
 (seller-only fields hidden without ``include_attributes=all``, the variations deletion and
 equal-price rules, quantity 0 pausing an item as ``out_of_stock``, closed items immutable, scan),
-:mod:`ml_sandbox.user_products` (UP stock per location with ``x-version``, stores, the delayed
-replication to a UP's items), :mod:`ml_sandbox.migration` (UPtin), :mod:`ml_sandbox.orders`
+:mod:`ml_sandbox.user_products`, :mod:`ml_sandbox.up_stock` and :mod:`ml_sandbox.replication`
+(UP stock per location with ``x-version``, stores, families, the delayed copy of a UP's stock
+to its items), :mod:`ml_sandbox.migration` (UPtin), :mod:`ml_sandbox.orders`
 (orders taking and cancellations restoring listing or UP stock), :mod:`ml_sandbox.shipping`
 (shipments, labels, packs) and :mod:`ml_sandbox.questions` (questions and answers).
 """
@@ -24,8 +25,8 @@ from ml_sandbox.errors import forbidden
 from ml_sandbox.migration import MigrationRules
 from ml_sandbox.oauth import OAuthRules
 from ml_sandbox.questions import QuestionRules
+from ml_sandbox.replication import DEFAULT_REPLICATION_DELAY
 from ml_sandbox.shipping import ShippingRules
-from ml_sandbox.user_products import DEFAULT_REPLICATION_DELAY
 
 DEFAULT_TOKEN_TTL = 21600
 
