@@ -14,8 +14,22 @@ def caller(state: SandboxState) -> int | None:
     return state.authenticate(request.headers.get("Authorization"))
 
 
+def signed_in(state: SandboxState) -> int:
+    """The caller of a private resource: 401 as ML answers without a token."""
+    user_id = caller(state)
+    if user_id is None:
+        raise MlApiError(401, "unauthorized", "authorization value not present", [])
+    return user_id
+
+
 def args() -> dict[str, str]:
     return dict(request.args.items())
+
+
+def payload() -> dict[str, Any]:
+    """A control's JSON object body ({} when absent or not an object)."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
 
 
 def register(app: Flask, state: SandboxState) -> None:
@@ -42,10 +56,7 @@ def register(app: Flask, state: SandboxState) -> None:
 
     @app.get("/users/me")
     def users_me() -> Response:
-        user_id = caller(state)
-        if user_id is None:
-            raise MlApiError(401, "unauthorized", "authorization value not present", [])
-        return jsonify(state.sellers[user_id])
+        return jsonify(state.sellers[signed_in(state)])
 
     @app.get("/users/<int:user_id>")
     def users_get(user_id: int) -> Response:
@@ -104,6 +115,5 @@ def register(app: Flask, state: SandboxState) -> None:
 
     @app.get("/missed_feeds")
     def missed_feeds() -> Response:
-        if caller(state) is None:
-            raise MlApiError(401, "unauthorized", "authorization value not present", [])
+        signed_in(state)
         return jsonify(state.missed_feeds(args()))

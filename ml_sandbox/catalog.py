@@ -31,15 +31,25 @@ class CatalogRules(StateBase):
                 "condition": "new", "permalink": f"https://articulo.example/{spec['id']}",
                 "attributes": attributes, "variations": [],
                 "status": spec.get("status", "active"), "sub_status": [],
-                "tags": [], "seller_custom_field": spec.get("seller_custom_field"),
+                "tags": list(spec.get("tags", [])),
+                "seller_custom_field": spec.get("seller_custom_field"),
+                "user_product_id": spec.get("user_product_id"),
+                "family_name": spec.get("family_name"),
+                "shipping": {"mode": "me2",
+                             "logistic_type": spec.get("logistic_type", "drop_off"),
+                             "free_shipping": bool(spec.get("free_shipping", False))},
                 "date_created": now, "last_updated": now,
                 "price_automation": bool(spec.get("price_automation", False)),
             }
             for variation in spec.get("variations", []):
                 item["variations"].append(self._new_variation(variation))
+            self._on_new_item(item, spec)
             self._settle(item)
             self.items[item["id"]] = item
             return copy.deepcopy(item)
+
+    def _on_new_item(self, item: dict[str, Any], spec: dict[str, Any]) -> None:
+        """A hook for the listing models built on items (User Products)."""
 
     def _new_variation(self, spec: dict[str, Any]) -> dict[str, Any]:
         vid = spec.get("id")
@@ -50,7 +60,7 @@ class CatalogRules(StateBase):
         if spec.get("seller_sku"):
             attributes.append({"id": "SELLER_SKU", "name": "SKU", "value_id": None,
                                "value_name": spec["seller_sku"]})
-        return {
+        variation: dict[str, Any] = {
             "id": int(vid), "price": spec.get("price", 100),
             "attribute_combinations": spec.get("attribute_combinations") or [
                 {"id": "COLOR", "name": "Color", "value_id": None,
@@ -60,6 +70,9 @@ class CatalogRules(StateBase):
             "seller_custom_field": spec.get("seller_custom_field"),
             "catalog_product_id": None, "attributes": attributes,
         }
+        if spec.get("user_product_id"):  # ML gives each variation its own UP (§2.1)
+            variation["user_product_id"] = spec["user_product_id"]
+        return variation
 
     @staticmethod
     def _settle(item: dict[str, Any]) -> None:
@@ -227,7 +240,9 @@ class CatalogRules(StateBase):
             ids = [i["id"] for i in self.items.values() if i["seller_id"] == user_id
                    and (not args.get("status") or i["status"] == args["status"])
                    and (not args.get("seller_sku") or _item_has_sku(i, args["seller_sku"]))
-                   and (not args.get("sku") or i.get("seller_custom_field") == args["sku"])]
+                   and (not args.get("sku") or i.get("seller_custom_field") == args["sku"])
+                   and (not args.get("user_product_id") or i.get("user_product_id")
+                        in args["user_product_id"].split(","))]
             limit = int_arg(args, "limit", 50)
             if not 0 < limit <= 100:
                 raise bad_request("limit must be between 1 and 100")

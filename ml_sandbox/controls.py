@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from ml_sandbox.api import payload
 from ml_sandbox.errors import bad_request
 from ml_sandbox.faults import Faults
 from ml_sandbox.notify import deliver
@@ -13,10 +14,6 @@ from ml_sandbox.state import SandboxState, ml_time
 
 def register(app: Flask, state: SandboxState, faults: Faults,  # noqa: PLR0915 - one per route
              calls: list[dict[str, Any]], calls_lock: threading.Lock) -> None:
-    def payload() -> dict[str, Any]:
-        data = request.get_json(silent=True)
-        return data if isinstance(data, dict) else {}
-
     @app.post("/_sandbox/seed")
     def control_seed() -> Response:
         return jsonify(state.seed(payload()))
@@ -26,9 +23,10 @@ def register(app: Flask, state: SandboxState, faults: Faults,  # noqa: PLR0915 -
         fresh = SandboxState(client_id=state.client_id, client_secret=state.client_secret,
                              application_id=state.application_id,
                              redirect_uri=state.redirect_uri)
+        state.cancel_timers()
         with state.lock:
             for key, value in vars(fresh).items():
-                if key not in ("lock", "clock"):
+                if key not in ("lock", "clock", "notify_hook"):
                     setattr(state, key, value)
         faults.clear()
         with calls_lock:
@@ -50,12 +48,21 @@ def register(app: Flask, state: SandboxState, faults: Faults,  # noqa: PLR0915 -
     @app.post("/_sandbox/config")
     def control_config() -> Response:
         data = payload()
+        delay = data.get("replication_delay", 0)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            raise bad_request("replication_delay is a number of seconds, 0 or more")
+        topics = data.get("notify_topics", [])
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            raise bad_request("notify_topics is a list of topic names")
         with state.lock:
             for key in ("token_ttl", "partial_orders", "callback_url",
-                        "orders_search_max_limit", "notify_items"):
+                        "orders_search_max_limit", "notify_items", "replication_delay"):
                 if key in data:
                     setattr(state, key, data[key])
-        return jsonify({"ok": True})
+            if "notify_topics" in data:
+                state.notify_topics = set(topics)
+        return jsonify({"ok": True, "notify_topics": sorted(state.notify_topics),
+                        "replication_delay": state.replication_delay})
 
     @app.post("/_sandbox/faults")
     def control_faults() -> Response:
@@ -86,7 +93,13 @@ def register(app: Flask, state: SandboxState, faults: Faults,  # noqa: PLR0915 -
             return jsonify({"items": state.items, "orders": list(state.orders.values()),
                             "grants": state.grants,
                             "deleted_variations": state.deleted_variations,
-                            "missed": state.missed, "sellers": list(state.sellers.values())})
+                            "missed": state.missed, "sellers": list(state.sellers.values()),
+                            "stores": list(state.stores.values()),
+                            "user_products": state.user_products,
+                            "families": list(state.families.values()),
+                            "shipments": list(state.shipments.values()),
+                            "packs": list(state.packs.values()),
+                            "questions": list(state.questions.values())})
 
     @app.post("/_sandbox/items")
     def control_add_item() -> Response:

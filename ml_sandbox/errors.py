@@ -8,7 +8,8 @@ class MlApiError(Exception):
 
     def __init__(self, status: int, error: str, message: str,
                  cause: list[Any] | None = None, *, oauth: bool = False,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
@@ -16,13 +17,14 @@ class MlApiError(Exception):
         self.cause = [] if cause is None else cause
         self.oauth = oauth
         self.headers = headers or {}
+        self.extra = extra or {}  # endpoint-specific keys, e.g. failed_shipments
 
     def body(self) -> dict[str, Any]:
         if self.oauth:  # the OAuth server says error_description instead of message
             return {"error_description": self.message, "error": self.error,
                     "status": self.status, "cause": self.cause}
         return {"message": self.message, "error": self.error, "status": self.status,
-                "cause": self.cause}
+                "cause": self.cause, **self.extra}
 
 
 def validation_error(code: str, message: str, *, cause_id: int | None = None,
@@ -56,7 +58,8 @@ def invalid_grant() -> MlApiError:
 
 TOO_MANY_REQUESTS = {"message": "Too Many Requests", "error": "too_many_requests",
                      "status": 429, "cause": []}
-SERVER_ERRORS = {
+SERVER_ERRORS = {  # and the one client error a forced fault often stands for
+    409: ("conflict", "Version mismatch"),
     500: ("internal_server_error", "Internal server error"),
     502: ("bad_gateway", "Bad gateway"),
     503: ("service_not_available", "Service not available"),

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from ml_sandbox.common import StateBase
+from ml_sandbox.common import StateBase, seller_record
 from ml_sandbox.errors import MlApiError, invalid_grant, invalid_token
 
 
@@ -15,8 +15,7 @@ class OAuthRules(StateBase):
                      refresh_token: str | None = None) -> dict[str, Any]:
         with self.lock:
             if user_id not in self.sellers:
-                self.sellers[user_id] = {"id": user_id, "nickname": f"SELLER{user_id}",
-                                         "site_id": "MLA"}
+                self.sellers[user_id] = seller_record(user_id)
             ttl = self.token_ttl if expires_in is None else int(expires_in)
             stamp = self.now().strftime("%m%d%H")
             access = access_token or (f"APP_USR-{self.client_id}-{stamp}-"

@@ -6,12 +6,12 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from ml_sandbox.catalog import CatalogRules
 from ml_sandbox.common import dec, int_arg, ml_time, parse_time, sku_of
 from ml_sandbox.errors import MlApiError, bad_request, forbidden, not_found
+from ml_sandbox.up_stock import UpStockRules
 
 
-class OrderRules(CatalogRules):
+class OrderRules(UpStockRules):
     def create_order(self, spec: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             item = self.items.get(spec.get("item_id", ""))
@@ -31,17 +31,24 @@ class OrderRules(CatalogRules):
                 if variation is None:
                     raise not_found(f"variation {variation_id} not found")
                 target = variation
-            if quantity < 1 or target["available_quantity"] < quantity:
-                raise bad_request(f"not enough stock: {target['available_quantity']} left")
-            target["available_quantity"] -= quantity  # ML takes the units off the listing
-            target["sold_quantity"] += quantity
-            if variation is not None:
-                item["sold_quantity"] += quantity
-            else:
-                item["available_quantity"] = target["available_quantity"]
-            self._settle(item)
-            item["last_updated"] = ml_time(self.now())
             order_id = int(spec.get("id") or self.next_order_id)
+            taken = self.take_up_stock(item, quantity, spec)  # a UP item sells its UP's stock
+            if taken is not None:
+                target["sold_quantity"] += quantity
+                self.order_stock[order_id] = [{**taken, "quantity": quantity}]
+                up = self.user_products[taken["user_product_id"]]
+                self.emit_later(self._stock_changed(up, immediate=item["id"]))
+            else:
+                if quantity < 1 or target["available_quantity"] < quantity:
+                    raise bad_request(f"not enough stock: {target['available_quantity']} left")
+                target["available_quantity"] -= quantity  # ML takes the units off the listing
+                target["sold_quantity"] += quantity
+                if variation is not None:
+                    item["sold_quantity"] += quantity
+                else:
+                    item["available_quantity"] = target["available_quantity"]
+                self._settle(item)
+            item["last_updated"] = ml_time(self.now())
             self.next_order_id = max(self.next_order_id, order_id) + 1
             now = self.now()
             last_updated = parse_time(spec["last_updated"]) if spec.get("last_updated") else now
@@ -75,12 +82,18 @@ class OrderRules(CatalogRules):
                 "total_amount": float(dec(price) * quantity),
                 "paid_amount": 0, "currency_id": item["currency_id"], "coupon": {
                     "id": None, "amount": 0}, "payments": [],
-                "shipping": {"id": 40000000000 + order_id % 1000000000},
+                "shipping": {"id": int(spec.get("shipping_id")
+                                       or 40000000000 + order_id % 1000000000)},
                 "buyer": {"id": buyer_id, "nickname": f"BUYER{buyer_id}"},
                 "seller": {"id": item["seller_id"]}, "tags": ["not_delivered"],
                 "context": {"channel": "marketplace", "site": item["site_id"], "flows": []},
                 "cancel_detail": None,
             }
+            if taken is not None and taken["type"] == "seller_warehouse":  # multi-origin
+                order["order_items"][0]["stock"] = {"store_id": taken["store_id"],
+                                                    "node_id": taken["network_node_id"]}
+            if order["pack_id"] is not None:
+                order["tags"] = sorted({*order["tags"], "pack_order"})
             self.orders[order_id] = order
             if order["status"] == "paid":
                 self._mark_paid(order)
@@ -110,7 +123,12 @@ class OrderRules(CatalogRules):
         with self.lock:
             order = self._order(order_id)
             if order["status"] != "cancelled":
-                for line in order["order_items"]:
+                taken = self.order_stock.pop(order_id, None)
+                for entry in taken or []:  # back to the UP location the sale came from
+                    up = self.return_up_stock(entry, entry["quantity"])
+                    if up is not None:
+                        self.emit_later(self._stock_changed(up))
+                for line in order["order_items"] if taken is None else []:
                     self._restock(line["item"]["id"], line["item"]["variation_id"],
                                   line["quantity"])
                 order["status"] = "cancelled"

@@ -29,7 +29,13 @@ class RunningSandbox:
         """Every ML call received (method, path, query, body, time, status), oldest first."""
         return [dict(c) for c in list(self.app.config["CALLS"]) if c["time"] >= since]
 
+    def flush_replications(self) -> list[str]:
+        """Apply every pending UP replication now (what ML does a moment after a write);
+        returns the user product ids copied to their items."""
+        return self.state.apply_due_syncs(everything=True)
+
     def stop(self) -> None:
+        self.state.cancel_timers()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -4,8 +4,12 @@ Everything lives in memory behind one lock; :mod:`ml_sandbox.app` only translate
 rules follow ``ml_api.md`` §8 (emulator checklist) and live in :mod:`ml_sandbox.oauth`
 (rotating single-use refresh tokens, expiring access tokens), :mod:`ml_sandbox.catalog`
 (seller-only fields hidden without ``include_attributes=all``, the variations deletion and
-equal-price rules, quantity 0 pausing an item as ``out_of_stock``, closed items immutable, scan)
-and :mod:`ml_sandbox.orders` (orders taking and cancellations restoring listing stock).
+equal-price rules, quantity 0 pausing an item as ``out_of_stock``, closed items immutable, scan),
+:mod:`ml_sandbox.user_products`, :mod:`ml_sandbox.up_stock` and :mod:`ml_sandbox.replication`
+(UP stock per location with ``x-version``, stores, families, the delayed copy of a UP's stock
+to its items), :mod:`ml_sandbox.migration` (UPtin), :mod:`ml_sandbox.orders`
+(orders taking and cancellations restoring listing or UP stock), :mod:`ml_sandbox.shipping`
+(shipments, labels, packs) and :mod:`ml_sandbox.questions` (questions and answers).
 """
 
 import copy
@@ -16,22 +20,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ml_sandbox.common import int_arg, ml_time, parse_time
+from ml_sandbox.common import int_arg, ml_time, parse_time, seller_record
 from ml_sandbox.errors import forbidden
+from ml_sandbox.migration import MigrationRules
 from ml_sandbox.oauth import OAuthRules
-from ml_sandbox.orders import OrderRules
+from ml_sandbox.questions import QuestionRules
+from ml_sandbox.replication import DEFAULT_REPLICATION_DELAY
+from ml_sandbox.shipping import ShippingRules
 
 DEFAULT_TOKEN_TTL = 21600
 
-__all__ = ["DEFAULT_TOKEN_TTL", "SandboxState", "ml_time", "parse_time"]
+__all__ = ["DEFAULT_REPLICATION_DELAY", "DEFAULT_TOKEN_TTL", "SandboxState", "ml_time",
+           "parse_time"]
 
 
-class SandboxState(OAuthRules, OrderRules):
+class SandboxState(OAuthRules, QuestionRules, ShippingRules, MigrationRules):
     """All the sandbox knows; every public method takes the lock."""
 
     def __init__(self, *, client_id: str = "sandbox-app", client_secret: str = "sandbox-secret",
                  application_id: int = 5503910054141466, redirect_uri: str | None = None,
                  token_ttl: int = DEFAULT_TOKEN_TTL,
+                 replication_delay: float = DEFAULT_REPLICATION_DELAY,
                  clock: Callable[[], float] = time.time) -> None:
         self.lock = threading.RLock()
         self.clock = clock
@@ -55,14 +64,40 @@ class SandboxState(OAuthRules, OrderRules):
         self.grants: list[dict[str, Any]] = []
         self.callback_url: str | None = None
         self.partial_orders = False
-        self.notify_items = False
+        self.notify_topics: set[str] = set()
         self.orders_search_max_limit = 50
+        self.next_number = 5100000000  # generated item, user product, pack, question ids
+        self.stores: dict[str, dict[str, Any]] = {}
+        self.user_products: dict[str, dict[str, Any]] = {}
+        self.families: dict[int, dict[str, Any]] = {}
+        self.replication_delay = replication_delay
+        self.pending_syncs: list[dict[str, Any]] = []
+        self.timers: list[threading.Timer] = []
+        self.order_stock: dict[int, list[dict[str, Any]]] = {}
+        self.shipments: dict[int, dict[str, Any]] = {}
+        self.packs: dict[int, dict[str, Any]] = {}
+        self.questions: dict[int, dict[str, Any]] = {}
+        self.notify_hook: Callable[[dict[str, Any], dict[str, Any]],
+                                   list[dict[str, Any]]] | None = None
+
+    @property
+    def notify_items(self) -> bool:
+        """An ``items`` notification for every item change (``notify_topics`` has items)."""
+        return "items" in self.notify_topics
+
+    @notify_items.setter
+    def notify_items(self, value: bool) -> None:
+        if value:
+            self.notify_topics.add("items")
+        else:
+            self.notify_topics.discard("items")
 
 
     # --- seeding ------------------------------------------------------------------
 
     def seed(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Add sellers, items and tokens; returns the tokens issued per user id."""
+        """Add sellers (with their ``tags`` and ``stores``), items and tokens; returns the
+        tokens issued per user id."""
         with self.lock:
             app = data.get("app") or {}
             self.client_id = str(app.get("client_id", self.client_id))
@@ -72,9 +107,9 @@ class SandboxState(OAuthRules, OrderRules):
             self.pkce = bool(app.get("pkce", self.pkce))
             for seller in data.get("sellers", []):
                 user_id = int(seller["id"])
-                self.sellers[user_id] = {"id": user_id,
-                                         "nickname": seller.get("nickname", f"SELLER{user_id}"),
-                                         "site_id": seller.get("site_id", "MLA")}
+                self.sellers[user_id] = seller_record(user_id, seller)
+                for store in seller.get("stores", []):
+                    self.add_store(user_id, store)
             for item in data.get("items", []):
                 self.add_item(item)
             issued: dict[str, Any] = {}

@@ -83,7 +83,7 @@ reconcile_interval_minutes = 60
                 process.wait(10)
             except subprocess.TimeoutExpired:  # rq's pubsub thread can hang its exit
                 process.kill()
-                process.wait()
+                process.wait(10)  # reaped, or Popen.__del__ warns in the next test
 
     def figures(self) -> tuple[int, ...]:
         items = self.sandbox.state.items

@@ -3,18 +3,15 @@
 import base64
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from ml_sandbox import DEMO_SEED, RunningSandbox
+from tests.integration.ml_api.conftest import Callback
 from tests.ml_support import CLIENT_ID, CLIENT_SECRET, SELLER_ID
 
 pytestmark = pytest.mark.integration
@@ -240,36 +237,6 @@ class TestOrders:
         assert page["paging"] == {"total": 3, "offset": 2, "limit": 2}
         assert len(page["results"]) == 1
         assert api.get("/orders/search", params={"seller": 999}).status_code == 403
-
-
-class Callback:
-    """A tiny HTTP server receiving notifications; answers ``status``."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.received: list[dict[str, Any]] = []
-
-        @Request.application
-        def app(request: Request) -> Response:
-            self.received.append(json.loads(request.get_data()))
-            return Response("ok", status=self.status)
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.port}/notifications"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
-@pytest.fixture
-def callback() -> Iterator[Callback]:
-    receiver = Callback()
-    yield receiver
-    receiver.stop()
 
 
 class TestNotifications:
