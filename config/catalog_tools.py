@@ -36,7 +36,7 @@ from connector_core.domain.accounts import Account
 from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound
 from connector_core.domain.items import MarketItem
 from connector_core.domain.mapping import Listing, MappingRow
-from connector_core.ports import MarketplaceGateway
+from connector_core.ports.marketplace import MarketplaceGateway
 
 CHUNK = 20  # ML's multiget limit; the gateway splits the same way
 

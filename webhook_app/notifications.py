@@ -117,7 +117,7 @@ def receive() -> tuple[Response, int] | Response:
                      f"application_id {notification.application_id} is not this application")
     entry_id, is_new = services.intake.receive(notification, body)
     if is_new:
-        services.dispatch()
+        services.jobs_committed()
     NOTIFICATIONS.labels(topic=topic, outcome="stored" if is_new else "duplicate").inc()
     ACK_SECONDS.observe(time.perf_counter() - started)
     return Response(json.dumps({"id": entry_id, "duplicate": not is_new}), status=200,

@@ -13,13 +13,13 @@ from attrs import frozen
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from adapters.sql.base import variation_key
 from adapters.sql.repositories import (
     SqlAccounts,
     SqlMappings,
     SqlPrices,
     mapping_values,
     policy_rows,
-    variation_key,
 )
 from adapters.sql.rows import CatalogSkuRow, KitComponentRow, MappingRowRow, PricingRuleRow
 from connector_core.domain.accounts import Account

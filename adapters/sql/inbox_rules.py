@@ -1,6 +1,6 @@
 """Two rules of the notification inbox shared by both ways of writing it
-(:class:`~adapters.sql.outboxes.SqlInbox` in a unit of work, and
-:class:`~adapters.sql.intake.PostgresIntake`'s single statement), and by its readers.
+(:class:`~adapters.sql.inbox.SqlInbox` in a unit of work, and
+:class:`~adapters.sql.pg_intake.PostgresIntake`'s single statement), and by its readers.
 
 **Which waiting entry a new notification joins.** A notification for the same (topic,
 resource) as a waiting entry joins it as a duplicate instead of making a new entry and job:

@@ -19,11 +19,9 @@ from adapters.sql.base import (
     chunks,
     delete_batch,
     insert_for,
-    insert_for_dialect,
     variation_from_key,
     variation_key,
 )
-from adapters.sql.outboxes import SqlInbox, SqlJobOutbox, SqlOutbox, StoredJob
 from adapters.sql.rows import (
     AccountRow,
     AuditRow,
@@ -393,9 +391,3 @@ class SqlCheckpoints(Repo):
             index_elements=[CheckpointRow.account, CheckpointRow.name],
             set_={"at": stmt.excluded.at}))
 
-
-__all__ = [  # the queues live in adapters.sql.outboxes; re-exported for existing imports
-    "SqlAccounts", "SqlAudit", "SqlCheckpoints", "SqlInbox", "SqlJobOutbox", "SqlMappings",
-    "SqlOrders", "SqlOutbox", "SqlPrices", "SqlStock", "StoredJob", "insert_for",
-    "insert_for_dialect", "variation_key",
-]

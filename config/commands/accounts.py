@@ -139,9 +139,9 @@ def _connect(args: argparse.Namespace) -> int:
 
     connector = connector_with_tokens() if args.code else migrated_connector()
     if args.code:
-        print(connector.connect(args.name, args.code))
+        print(connector.accounts.connect(args.name, args.code))
         return 0
-    url = connector.authorization_url(args.name)
+    url = connector.accounts.authorization_url(args.name)
     print(url)
     print(f"Open the link as the seller of account {args.name!r} and authorise the app. "
           f"MercadoLibre then sends the browser to {connector.settings.ml_redirect_uri}: "

@@ -106,9 +106,9 @@ class Story:
         self.say(f"{number}. {title}")
 
     def settle(self) -> None:
-        from adapters.queues import InProcessTaskQueue
+        from adapters.inprocess_queue import InProcessTaskQueue
 
-        self.connector.dispatch()
+        self.connector.jobs.dispatch()
         queue = self.connector.queue
         if isinstance(queue, InProcessTaskQueue):
             queue.join()

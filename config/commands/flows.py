@@ -26,7 +26,7 @@ def _connector_with_tokens() -> Any:
 
 
 def _wait_in_process(connector: Any) -> None:
-    from adapters.queues import InProcessTaskQueue
+    from adapters.inprocess_queue import InProcessTaskQueue
 
     queue = connector.queue
     if isinstance(queue, InProcessTaskQueue):
@@ -69,8 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
             connector = build(settings)
             jobs.use(connector)
             if in_process:
-                connector.sweep()
-                connector.start_scheduler()
+                connector.jobs.sweep()
+                connector.runtime.start_scheduler()
             return make_app(connector)
 
     print(f"serving on http://{args.host}:{args.port} ({workers} process(es); jobs "
@@ -88,10 +88,10 @@ def _worker(args: argparse.Namespace) -> int:
         raise InvalidInput("REDIS_URL is not set: without Redis, jobs run inside `serve` and "
                            "the CLI commands; there is no separate worker to start")
     queue = connector.queue.rq_queue
-    connector.sweep()
+    connector.jobs.sweep()
     if not args.burst:
-        connector.start_scheduler()
-        connector.start_relay()
+        connector.runtime.start_scheduler()
+        connector.runtime.start_relay()
     worker = SimpleWorker([queue], connection=connector.redis, serializer="json")
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     return 0
@@ -115,8 +115,8 @@ def _sync(args: argparse.Namespace) -> int:
         for account, item_id in items:
             uow.jobs.add(PushItem(account, item_id))
         uow.commit()
-    connector.dispatch()
-    _wait_in_process(connector)
+    connector.jobs.dispatch()
+    connector.runtime.settle()
     summary = {"what": args.what, "items": len(items)}
     print(json.dumps(summary) if args.json else
           f"queued a {args.what} push for {len(items)} item(s)")
@@ -134,8 +134,8 @@ def _reconcile(args: argparse.Namespace) -> int:
         if since.utcoffset() is None:
             raise InvalidInput(f"--since: {args.since!r} has no time zone")
     connector = _connector_with_tokens()
-    lines = connector.reconcile(args.account, since)
-    _wait_in_process(connector)
+    lines = connector.scheduler.reconcile_now(args.account, since)
+    connector.runtime.settle()
     print(json.dumps({"result": lines}) if args.json else "\n".join(lines))
     return 0
 
@@ -154,6 +154,8 @@ def _jobs(args: argparse.Namespace) -> int:
     rows that used up their attempts."""
     if args.action == "retry" and not args.all and not args.id:
         raise InvalidInput("give a job ID or --all")
+    if args.id is not None:
+        _row_id(args.id)  # job-N on either queue: anything else is a one-line error
     # re-running jobs calls ML: the key must decrypt the tokens; listing them needs no key
     connector = _connector_with_tokens() if args.action == "retry" else _connector()
     if connector.redis is None:
@@ -189,7 +191,7 @@ def _jobs_in_process(connector: Any, args: argparse.Namespace) -> int:
     from sqlalchemy import select, update
 
     from adapters.sql.rows import JobRow
-    from config.bootstrap import MAX_ATTEMPTS
+    from connector_core.domain.jobs import MAX_ATTEMPTS
 
     dead = (JobRow.claimed_at.is_(None)) & (JobRow.attempts >= MAX_ATTEMPTS)
     with connector.uow as uow:
@@ -207,8 +209,8 @@ def _jobs_in_process(connector: Any, args: argparse.Namespace) -> int:
         uow.session.execute(update(JobRow).where(JobRow.id.in_(wanted))
                             .values(attempts=0, dispatched_at=None))
         uow.commit()
-    connector.dispatch()
-    _wait_in_process(connector)
+    connector.jobs.dispatch()
+    connector.runtime.settle()
     print(f"re-ran {len(wanted)} job(s)")
     return 0
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from connector_core.domain.commands import PushItem
 from connector_core.domain.mapping import KitCatalog
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 
 
 def related_skus(skus: Iterable[str], kits: KitCatalog) -> set[str]:

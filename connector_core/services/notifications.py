@@ -8,7 +8,9 @@ from connector_core.domain import ids
 from connector_core.domain.commands import Command, ProcessNotification, PushItem, SyncOrder
 from connector_core.domain.errors import UnknownAccount
 from connector_core.domain.notifications import ITEM_TOPICS, ORDER_TOPICS, Notification
-from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.order_seen import OrderSeenResult, order_seen
 
 
@@ -70,7 +72,7 @@ def receive_notification(notification: Notification, raw: dict[str, Any], *, uow
 
 @frozen
 class UnitOfWorkIntake:
-    """:class:`~connector_core.ports.NotificationIntake` over any unit of work (the inbox
+    """:class:`~connector_core.ports.inbox.NotificationIntake` over any unit of work (the inbox
     and job outbox repositories in one transaction): SQLite, and the fakes."""
 
     uow: UnitOfWork

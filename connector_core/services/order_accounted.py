@@ -8,7 +8,7 @@ from connector_core.domain.commands import PushItem
 from connector_core.domain.holds import mark_accounted
 from connector_core.domain.orders import OrderRecord
 from connector_core.domain.stock import StockView
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
 
 

@@ -212,7 +212,7 @@ def test_cancellation_accounted_then_report_and_a_dropped_notification(world):
     dropped = int(httpx.post(f"{world.sandbox.url}/_sandbox/orders", json={
         "seller_id": SELLER, "item_id": "MLA2", "variation_id": 22, "quantity": 2,
         "status": "paid", "drop": True}).json()["order"]["id"])
-    lines = world.connector.reconcile("main")
+    lines = world.connector.scheduler.reconcile_now("main")
     assert any("1 to apply" in line for line in lines)
     wait_for(lambda: world.figures() == (7, 7, 2, 9, 2), 20, "reconcile to apply the order")
     # Cancelled: its units come back everywhere.

@@ -1,7 +1,7 @@
 """The webhook's write on PostgreSQL: one statement, one round trip, per notification.
 
 :class:`PostgresIntake` keeps the contract of
-:class:`~connector_core.ports.NotificationIntake` (the inbox's deduplication, and the
+:class:`~connector_core.ports.inbox.NotificationIntake` (the inbox's deduplication, and the
 ``ProcessNotification`` job of a new entry in the same commit) with a single statement run
 in autocommit mode: a data-modifying CTE counts a duplicate by ML ``_id``, or inserts the
 entry (a duplicate of a waiting entry for the same resource joins it, if that entry's job can
@@ -21,7 +21,7 @@ result machinery cost 0.13 ms of the web process's CPU per notification against 
 under load that was 15% of the webhook's throughput (bench/RESULTS.md). libpq releases the
 GIL while it waits, as the cursor does.
 
-The job row is written here, not by :class:`~adapters.sql.outboxes.SqlJobOutbox`, so the
+The job row is written here, not by :class:`~adapters.sql.job_ledger.SqlJobLedger`, so the
 constructor checks that the command's stored form is still what the SQL builds.
 """
 
@@ -40,7 +40,7 @@ from adapters.serialization import command_to_json, to_json_document
 from adapters.sql.inbox_rules import LIVE_JOB_SQL, RETIRE_SQL, RETIRED_OUTCOME
 from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.notifications import Notification
-from connector_core.ports import Clock
+from connector_core.ports.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _job_shape() -> dict[str, str]:
 
 
 class PostgresIntake:
-    """:class:`~connector_core.ports.NotificationIntake` in one statement on PostgreSQL.
+    """:class:`~connector_core.ports.inbox.NotificationIntake` in one statement on PostgreSQL.
 
     ``engine`` should be its own (see ``config.bootstrap``): autocommit, no pool (each
     calling thread opens one connection and keeps it: web server threads live as long as
