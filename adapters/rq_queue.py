@@ -12,10 +12,13 @@ from contextlib import suppress
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 
 from adapters.serialization import command_to_json
 from connector_core.domain.commands import Command
+from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import RETRY_INTERVALS
+from connector_core.ports.dead_letters import DeadLetter
 
 JOB_ENTRY_POINT = "config.jobs.run_command"
 
@@ -69,3 +72,34 @@ class RqTaskQueue:
                 pipe.execute()
         except Exception as exc:  # redis-py raises many kinds; the caller wants one
             raise ConnectionError(f"could not queue {len(jobs)} jobs: {exc}") from exc
+
+
+class RqDeadLetters:
+    """:class:`~connector_core.ports.dead_letters.DeadLetters` on rq's failed-job registry."""
+
+    def __init__(self, rq_queue: Queue) -> None:
+        self._queue = rq_queue
+        self._registry = FailedJobRegistry(queue=rq_queue)
+
+    def list(self) -> list[DeadLetter]:
+        letters = []
+        for job_id in self._registry.get_job_ids():
+            job = self._queue.fetch_job(job_id)
+            if job is None:
+                continue
+            result = job.latest_result()
+            error = ((result.exc_string if result else "") or "").strip()
+            letters.append(DeadLetter(id=job_id, what=job.description or "",
+                                      failed_at=job.ended_at,
+                                      error=error.splitlines()[-1] if error else ""))
+        return letters
+
+    def retry(self, ids: Sequence[str] | None) -> int:
+        wanted = self._registry.get_job_ids() if ids is None else list(ids)
+        for job_id in wanted:
+            try:
+                self._registry.requeue(job_id)
+            except Exception as exc:
+                raise InvalidInput(f"cannot retry job {job_id!r}: {exc}") from exc
+        return len(wanted)
+

@@ -14,6 +14,7 @@ import httpx
 from redis import Redis
 from rq import Queue
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from adapters import health
@@ -23,7 +24,9 @@ from adapters.metrics import PrometheusJobMetrics, count_ml_call
 from adapters.ml_api.factory import MlApi, build_ml_api
 from adapters.ml_api.oauth import MlAuthorization
 from adapters.redis_locks import RedisLocks
-from adapters.rq_queue import RqTaskQueue
+from adapters.rq_queue import RqDeadLetters, RqTaskQueue
+from adapters.sql.admin import SqlAdminTables
+from adapters.sql.dead_letters import SqlDeadLetters
 from adapters.sql.engine import is_transient, make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
 from adapters.sql.oauth_states import SqlOAuthStates
@@ -36,11 +39,13 @@ from connector_core.domain.commands import Command
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import MAX_ATTEMPTS
 from connector_core.ports.clock import Clock
+from connector_core.ports.dead_letters import DeadLetters
 from connector_core.ports.inbox import NotificationIntake
 from connector_core.ports.locks import Locks
 from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.task_queue import TaskQueue
 from connector_core.services.accounts import AccountLinking
+from connector_core.services.dead_letters import DeadLetterList
 from connector_core.services.handlers import handler_table
 from connector_core.services.jobs import JobRuntime
 from connector_core.services.notifications import UnitOfWorkIntake
@@ -69,10 +74,18 @@ class Connector:
         return self._engine or make_engine(self.settings.database_url)
 
     @cached_property
+    def session_factory(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
     def uow(self) -> SqlAlchemyUnitOfWork:
         """One unit of work shared by the process's threads (a session per ``with``)."""
-        return SqlAlchemyUnitOfWork(make_session_factory(self.engine), clock=self.clock,
+        return SqlAlchemyUnitOfWork(self.session_factory, clock=self.clock,
                                     max_attempts=MAX_ATTEMPTS)
+
+    @cached_property
+    def admin_tables(self) -> SqlAdminTables:
+        return SqlAdminTables(self.uow)
 
     @cached_property
     def intake(self) -> NotificationIntake:
@@ -98,8 +111,7 @@ class Connector:
 
     @cached_property
     def tokens(self) -> SqlTokenStore:
-        return SqlTokenStore(make_session_factory(self.engine),
-                             self.settings.require_secret_key())
+        return SqlTokenStore(self.session_factory, self.settings.require_secret_key())
 
     # --- MercadoLibre ---------------------------------------------------------------------
 
@@ -146,7 +158,7 @@ class Connector:
     @cached_property
     def accounts(self) -> AccountLinking:
         return AccountLinking(uow=self.uow, clock=self.clock,
-                              states=SqlOAuthStates(make_session_factory(self.engine)),
+                              states=SqlOAuthStates(self.session_factory),
                               tokens=lambda: self.tokens, authorization=self._authorization)
 
     # --- jobs -------------------------------------------------------------------------------
@@ -186,6 +198,13 @@ class Connector:
                          sweep_interval_seconds=s.sweep_interval_seconds,
                          reconcile_interval_minutes=s.reconcile_interval_minutes,
                          application_id=s.application_id)
+
+    @cached_property
+    def dead_letters(self) -> DeadLetterList:
+        letters: DeadLetters = (RqDeadLetters(self.queue.rq_queue)
+                                if isinstance(self.queue, RqTaskQueue)
+                                else SqlDeadLetters(self.uow, MAX_ATTEMPTS))
+        return DeadLetterList(letters, self.jobs)
 
     @cached_property
     def runtime(self) -> Runtime:

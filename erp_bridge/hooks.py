@@ -17,7 +17,7 @@ from typing import Any
 from attrs import frozen
 
 from connector_core.domain.inputs import shown
-from connector_core.domain.mapping import BIGINT_MAX
+from connector_core.domain.limits import BIGINT_MAX
 from connector_core.domain.orders import ErpEvent
 from connector_core.ports.clock import Clock
 from connector_core.ports.unit_of_work import UnitOfWork

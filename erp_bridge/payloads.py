@@ -11,7 +11,7 @@ from typing import Any
 from connector_core.domain import ids
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.inputs import EARLIEST, LATEST, in_window, shown, text_problem
-from connector_core.domain.mapping import MAX_NAME_LENGTH, MAX_SKU_LENGTH
+from connector_core.domain.limits import MAX_NAME_LENGTH, MAX_SKU_LENGTH
 from connector_core.domain.orders import ErpEvent, Order
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from connector_core.domain.inputs import in_window, shown, text_problem
-from connector_core.domain.mapping import BIGINT_MAX
+from connector_core.domain.limits import BIGINT_MAX
 from connector_core.domain.notifications import Notification
 from webhook_app.bodies import BadBody, parse_json
 from webhook_app.errors import error

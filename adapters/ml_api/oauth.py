@@ -22,6 +22,7 @@ from adapters.ml_api.ratelimit import SharedRateLimiter
 from adapters.ml_api.wire import MlUser
 from connector_core.domain.accounts import TokenSet
 from connector_core.domain.errors import AuthRevoked, MarketplaceUnavailable
+from connector_core.domain.sites import SITES
 from connector_core.ports.clock import Clock
 from connector_core.ports.locks import Locks
 from connector_core.ports.oauth import Seller
@@ -29,14 +30,7 @@ from connector_core.ports.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 
-AUTH_HOSTS = {
-    "MLA": "auth.mercadolibre.com.ar", "MLB": "auth.mercadolivre.com.br",
-    "MLM": "auth.mercadolibre.com.mx", "MLC": "auth.mercadolibre.cl",
-    "MCO": "auth.mercadolibre.com.co", "MCR": "auth.mercadolibre.com.cr",
-    "MLU": "auth.mercadolibre.com.uy", "MLV": "auth.mercadolibre.com.ve",
-    "MPA": "auth.mercadolibre.com.pa", "MPE": "auth.mercadolibre.com.pe",
-    "MRD": "auth.mercadolibre.com.do", "MEC": "auth.mercadolibre.com.ec",
-}
+AUTH_HOSTS = {site.id: site.auth_host for site in SITES.values() if site.auth_host}
 
 
 def authorization_url(site_id: str, client_id: str, redirect_uri: str, state: str, *,

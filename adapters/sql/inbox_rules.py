@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from adapters.sql.job_ledger import attempts_left
 from adapters.sql.rows import InboxRow, JobRow
 from adapters.sql.types import UtcDateTime
 from connector_core.domain.commands import ProcessNotification
@@ -56,10 +57,8 @@ def live_job(entry_id: Any, max_attempts: int | None) -> ColumnElement[bool]:
     """True when the entry ``entry_id`` (a column or value) has a job waiting to run with
     attempts left. One probe of ``uq_jobs_waiting_key``."""
     key = literal(JOB_KEY_PREFIX) + cast(entry_id, String)
-    conditions = [JobRow.dedup_key == key, JobRow.claimed_at.is_(None)]
-    if max_attempts is not None:
-        conditions.append(JobRow.attempts < max_attempts)
-    return exists().where(and_(*conditions))
+    return exists().where(and_(JobRow.dedup_key == key, JobRow.claimed_at.is_(None),
+                               attempts_left(max_attempts)))
 
 
 def retire_dead_entry(session: Session, topic: str, resource: str, at: datetime,

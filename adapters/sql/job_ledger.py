@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, union_all, update
+from sqlalchemy import ColumnElement, delete, select, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,12 @@ log = logging.getLogger(__name__)
 _UNDISPATCHED = (JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None))
 _JOB_COLUMNS = (JobRow.id, JobRow.dedup_key, JobRow.command, JobRow.created_at,
                 JobRow.dispatched_at, JobRow.claimed_at, JobRow.attempts)
+
+
+def attempts_left(max_attempts: int | None) -> ColumnElement[bool]:
+    """A job row that is not a dead letter (:func:`~connector_core.domain.jobs.is_dead_letter`
+    in SQL; ``None``: no limit)."""
+    return JobRow.attempts < max_attempts if max_attempts is not None else true()
 
 
 def _job(row: Any) -> StoredJob:
@@ -75,7 +81,7 @@ class SqlJobLedger(Repo):
         dead = self.session.execute(
             delete(JobRow).where(JobRow.dedup_key == command.dedup_key,
                                  JobRow.claimed_at.is_(None),
-                                 JobRow.attempts >= self._max_attempts)
+                                 ~attempts_left(self._max_attempts))
             .returning(JobRow.id, JobRow.attempts)
             .execution_options(synchronize_session=False)).first()
         if dead is None:
@@ -135,10 +141,9 @@ class SqlJobLedger(Repo):
         stmt = (select(JobRow)
                 .where(JobRow.claimed_at.is_(None), JobRow.created_at < cutoff,
                        (JobRow.dispatched_at.is_(None)) | (JobRow.dispatched_at < cutoff),
-                       JobRow.not_before.is_(None) | (JobRow.not_before < cutoff))
+                       JobRow.not_before.is_(None) | (JobRow.not_before < cutoff),
+                       attempts_left(self._max_attempts))
                 .order_by(JobRow.id).limit(limit))
-        if self._max_attempts is not None:
-            stmt = stmt.where(JobRow.attempts < self._max_attempts)
         return [_job(r) for r in self._all(stmt)]
 
     def mark_dispatched(self, ids: Sequence[int], at: datetime | None = None) -> None:

@@ -15,12 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from attrs import field, frozen, validators
 
+from connector_core.domain import ids
 from connector_core.domain.errors import MappingInvalid, Problem
-
-# The longest names the connector stores (the SQL columns are sized to them; a test checks).
-MAX_SKU_LENGTH = 128
-MAX_NAME_LENGTH = 64  # item ids, account and warehouse names
-BIGINT_MAX = 2**63 - 1  # the largest whole number stored (ids, ML user and order ids)
 
 
 def _non_empty(_instance: object, attribute: object, value: str) -> None:
@@ -44,6 +40,17 @@ class Listing:
     def __str__(self) -> str:
         suffix = f"/{self.variation_id}" if self.variation_id is not None else ""
         return f"{self.account}:{self.item_id}{suffix}"
+
+    @classmethod
+    def parse(cls, key: str) -> "Listing":
+        """``ACCOUNT:ITEM_ID`` or ``ACCOUNT:ITEM_ID/VARIATION_ID`` (what ``str`` writes);
+        ``ValueError`` (or ``InvalidInput`` for a bad id) otherwise."""
+        account, sep, rest = key.partition(":")
+        item_id, slash, variation = rest.partition("/")
+        if not sep or not account or not item_id or (slash and not variation):
+            raise ValueError("expected ACCOUNT:ITEM_ID or ACCOUNT:ITEM_ID/VARIATION_ID")
+        return cls(account, ids.item_id(item_id),
+                   ids.variation_id(variation) if slash else None)
 
 
 @frozen
@@ -98,7 +105,7 @@ class KitCatalog:
         cycle = self._find_cycle()
         if cycle:
             raise MappingInvalid([Problem(f'kits."{cycle[0]}"',
-                                          "kit cycle: " + " -> ".join(cycle))])
+                                          "kit cycle: " + " -> ".join(cycle), kit=cycle[0])])
 
     def _find_cycle(self) -> list[str] | None:
         state: dict[str, int] = {}  # 1 = on the current path, 2 = done
@@ -202,7 +209,7 @@ class MappingTable:
                     problems.append(Problem(
                         f'kits."{kit.sku}"',
                         f"component {component!r} is not a known SKU (not on any mapping row, "
-                        f"not declared, not a kit)"))
+                        f"not declared, not a kit)", kit=kit.sku))
         try:
             self.kits = KitCatalog(kit_list)
         except MappingInvalid as exc:
