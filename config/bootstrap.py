@@ -370,7 +370,11 @@ class Connector:
             PUSHES.labels(outcome=outcome).inc()
             return outcome
         if isinstance(command, SyncOrder):
-            seen = sync_order(command, uow=self.uow, marketplace=self.gateway)
+            seen = sync_order(command, uow=self.uow, marketplace=self.gateway,
+                              clock=self.clock)
+            if seen.not_found:
+                log.warning("%s: %s", command.dedup_key, seen.not_found)
+                return seen.not_found
             return "applied" if seen.applied else "not newer"
         if isinstance(command, ProcessNotification):
             routing = process_notification(command, uow=self.uow, clock=self.clock)
