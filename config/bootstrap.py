@@ -129,8 +129,6 @@ class Connector:
         if not (self.settings.ml_client_id and self.settings.ml_client_secret):
             raise InvalidInput("ML_CLIENT_ID and ML_CLIENT_SECRET are not set: the connector "
                                "cannot talk to MercadoLibre without its ML application")
-        with self.uow as uow:  # /missed_feeds is per application but needs a seller token
-            accounts = uow.accounts.list()
         return build_ml_api(
             self.http, client_id=self.settings.ml_client_id,
             client_secret=self.settings.ml_client_secret,
@@ -138,7 +136,6 @@ class Connector:
             rate_per_second=self.settings.rate_limit_per_second,
             redis_url=self.settings.redis_url or None,
             application_id=self.settings.application_id,
-            feeds_account=accounts[0].name if accounts else None,
             timeout=self.settings.ml_timeout_seconds, clock=self.clock)
 
     @property

@@ -41,18 +41,21 @@ class AccountLinking:
     def connect(self, name: str, code: str) -> str:
         """Exchange ``code`` for the account's tokens and store them.
 
-        The tokens are checked to belong to the account's ML user *before* they are stored:
-        a seller logged in as someone else gets an error, and the account keeps its tokens.
+        The tokens are checked to belong to the account's ML user *before* they are stored,
+        always by ``GET /users/me`` with the new token (the token answer's ``user_id`` may be
+        missing, and must agree when present): a seller logged in as someone else gets an
+        error, and the account keeps its tokens.
         """
         account = self._account(name)
         authorization = self._authorization()
         tokens = authorization.exchange_code(code.strip())
-        if tokens.user_id is not None and tokens.user_id != account.user_id:
-            raise InvalidInput(f"that code belongs to ML user {tokens.user_id}, but account "
-                               f"{name!r} is ML user {account.user_id}: log in to "
-                               f"MercadoLibre as that seller and connect again")
-        self._tokens().save(name, tokens)
         seller = authorization.seller(tokens.access_token)
+        for owner in (seller.user_id, tokens.user_id):
+            if owner is not None and owner != account.user_id:
+                raise InvalidInput(f"that code belongs to ML user {owner}, but account "
+                                   f"{name!r} is ML user {account.user_id}: log in to "
+                                   f"MercadoLibre as that seller and connect again")
+        self._tokens().save(name, tokens)
         self._tokens().set_nickname(name, seller.nickname)
         return (f"account {name} connected: ML user {seller.user_id} "
                 f"({seller.nickname or 'no nickname'})")

@@ -12,7 +12,7 @@ _JOB_ID = re.compile(r"job-[0-9]{1,18}")  # ASCII digits: isdigit() also takes "
 def job_row_id(text: str) -> int:
     """The ledger row of a job id ``job-N``; a one-line error for anything else."""
     if not _JOB_ID.fullmatch(text):
-        raise InvalidInput(f"job id: expected job-N, got {text!r}")
+        raise InvalidInput(f"job id: expected an id `jobs failed` lists (job-N), got {text!r}")
     return int(text.removeprefix("job-"))
 
 

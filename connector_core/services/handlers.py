@@ -1,5 +1,6 @@
 """The handler table: which use case runs a job of each command type."""
 
+import logging
 from collections.abc import Callable
 
 from connector_core.domain.commands import (
@@ -18,6 +19,8 @@ from connector_core.services.notifications import process_notification, sync_ord
 from connector_core.services.push_item import push_item
 from connector_core.services.reconcile import reconcile_orders
 
+log = logging.getLogger(__name__)
+
 
 def handler_table(*, uow: UnitOfWork, marketplace: Callable[[], MarketplaceGateway],
                   clock: Clock, metrics: JobMetrics) -> dict[type[Command], Handler]:
@@ -33,7 +36,10 @@ def handler_table(*, uow: UnitOfWork, marketplace: Callable[[], MarketplaceGatew
 
     def run_sync(command: Command) -> str:
         assert isinstance(command, SyncOrder)
-        seen = sync_order(command, uow=uow, marketplace=marketplace())
+        seen = sync_order(command, uow=uow, marketplace=marketplace(), clock=clock)
+        if seen.not_found:
+            log.warning("%s: %s", command.dedup_key, seen.not_found)
+            return seen.not_found
         return "applied" if seen.applied else "not newer"
 
     def run_routing(command: Command) -> str:
