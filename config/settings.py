@@ -20,6 +20,7 @@ from attrs import field, frozen
 from adapters.admin_files.toml_file import read_toml
 from adapters.admin_files.toml_schema import schema_problems
 from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
+from connector_core.services.retention import DEFAULT_RETENTION
 from webhook_app.proxies import parse_networks
 
 DEFAULT_CONFIG = Path("config/connector.toml")
@@ -113,9 +114,10 @@ class Settings:
     sweep_interval_seconds: float = field(default=30.0, validator=_positive)
     push_delay_seconds: float = field(default=0.0, validator=_not_negative)
     # retention (connector_core.services.retention): days kept; 0 keeps for ever
-    inbox_retention_days: int = field(default=30, validator=_days)
-    audit_retention_days: int = field(default=90, validator=_days)
-    erp_events_retention_days: int = field(default=0, validator=_days)
+    inbox_retention_days: int = field(default=DEFAULT_RETENTION.inbox_days, validator=_days)
+    audit_retention_days: int = field(default=DEFAULT_RETENTION.audit_days, validator=_days)
+    erp_events_retention_days: int = field(default=DEFAULT_RETENTION.erp_events_days,
+                                           validator=_days)
     # [webhook] section (adapters.admin_files.toml_schema.WEBHOOK_KEYS)
     allowed_ips: tuple[str, ...] | None = None
     trusted_proxy_networks: tuple[str, ...] = ()

@@ -8,8 +8,8 @@ from adapters.sql.job_ledger import attempts_left
 from adapters.sql.rows import JobRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.jobs import job_row_id
 from connector_core.ports.dead_letters import DeadLetter
-from connector_core.services.dead_letters import job_row_id
 
 
 class SqlDeadLetters:

@@ -12,14 +12,14 @@ retired by a second statement and the first runs again (two more round trips, on
 
 Through a unit of work (:class:`~connector_core.services.notifications.UnitOfWorkIntake`)
 the same write takes five round trips (the pool's ping, ``BEGIN``, three statements,
-``COMMIT``) and the ORM's statement building; at the webhook's rates that was most of its
-CPU. SQLite has no data-modifying CTEs and keeps the unit-of-work path.
+``COMMIT``) and the ORM's statement building, the larger part of the web process's CPU at
+the webhook's rates. SQLite has no data-modifying CTEs and keeps the unit-of-work path.
 
 The statement is prepared once per connection and run through psycopg's libpq layer
 (:mod:`psycopg.pq`) with text parameters, not through a cursor: the cursor's adaptation and
-result machinery cost 0.13 ms of the web process's CPU per notification against 0.08 ms, and
-under load that was 15% of the webhook's throughput (bench/RESULTS.md). libpq releases the
-GIL while it waits, as the cursor does.
+result machinery cost the web process more CPU per notification than the statement's own
+work (the figures are in bench/RESULTS.md). libpq releases the GIL while it waits, as the
+cursor does.
 
 The job row is written here, not by :class:`~adapters.sql.job_ledger.SqlJobLedger`, so the
 constructor checks that the command's stored form is still what the SQL builds.

@@ -3,10 +3,10 @@
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.inputs import EARLIEST, LATEST, BadInstant, parse_instant
 
 if TYPE_CHECKING:
     from config.bootstrap import Connector
@@ -113,12 +113,15 @@ def _reconcile(args: argparse.Namespace) -> int:
     since = None
     if args.since:
         try:
-            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
-        except ValueError:
+            since = parse_instant(args.since)
+        except BadInstant as bad:
+            if bad.reason == "zone":
+                raise InvalidInput(f"--since: {args.since!r} has no time zone") from None
+            if bad.reason == "window":
+                raise InvalidInput(f"--since: {args.since!r} is outside "
+                                   f"{EARLIEST.date()}..{LATEST.date()}") from None
             raise InvalidInput(f"--since: expected an ISO-8601 time, got {args.since!r}") \
                 from None
-        if since.utcoffset() is None:
-            raise InvalidInput(f"--since: {args.since!r} has no time zone")
     connector = _connector_with_tokens()
     lines = connector.scheduler.reconcile_now(args.account, since)
     connector.runtime.settle()
@@ -144,7 +147,7 @@ def _jobs(args: argparse.Namespace) -> int:
     if args.action == "retry" and not args.all and not args.id:
         raise InvalidInput("give a job ID or --all")
     if args.action == "retry" and args.id is not None:
-        from connector_core.services.dead_letters import job_row_id
+        from connector_core.domain.jobs import job_row_id
 
         job_row_id(args.id)  # job-N on either queue: anything else is a one-line error
     # re-running jobs calls ML: the key must decrypt the tokens; listing them needs no key

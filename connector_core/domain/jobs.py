@@ -7,19 +7,30 @@ letter: it waits for an operator (``meli-connector jobs failed``/``retry``), and
 with its key replaces it instead of joining it.
 """
 
+import re
 from datetime import datetime
 
 from attrs import frozen
 
 from connector_core.domain.commands import Command
+from connector_core.domain.errors import InvalidInput
 
 RETRY_INTERVALS: tuple[int, ...] = (5, 15, 60, 180, 600)
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
+_JOB_ID = re.compile(r"job-[0-9]{1,18}")  # ASCII digits: isdigit() also takes "²"
 
 
 def is_dead_letter(attempts: int, max_attempts: int | None = MAX_ATTEMPTS) -> bool:
     """A job run ``attempts`` times has no attempt left (``None``: no limit)."""
     return max_attempts is not None and attempts >= max_attempts
+
+
+def job_row_id(text: str) -> int:
+    """The ledger row of a job id ``job-N`` (its key on the task queue too); a one-line
+    error for anything else."""
+    if not _JOB_ID.fullmatch(text):
+        raise InvalidInput(f"job id: expected an id `jobs failed` lists (job-N), got {text!r}")
+    return int(text.removeprefix("job-"))
 
 
 @frozen

@@ -11,7 +11,7 @@ shares one of them (selling a kit consumes its components).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from attrs import field, frozen, validators
 
@@ -232,9 +232,18 @@ class MappingTable:
     def rows_for_item(self, account: str, item_id: str) -> list[MappingRow]:
         return list(self._by_item.get((account, item_id), ()))
 
-    def knows_sku(self, sku: str) -> bool:
-        return sku in self._by_sku or sku in self.kits or bool(self.kits.containing(sku))
-
     def listings_touched_by(self, sku: str) -> set[Listing]:
         """Listings to republish when the stock of ``sku`` changes (directly, via kits)."""
-        return {row.listing for row in self.rows_for_skus(self.kits.related_skus(sku))}
+        return {row.listing for row in rows_touched_by([sku], self.kits, self.rows_for_skus)}
+
+
+def rows_touched_by(skus: Iterable[str], kits: KitCatalog,
+                    rows_for_skus: Callable[[set[str]], list[MappingRow]]) -> list[MappingRow]:
+    """Rule 2, a sale moves every listing: the rows to republish when the stock of ``skus``
+    changes are those of every SKU related to one of them (:meth:`KitCatalog.related_skus`:
+    itself, the kits that contain it, and for a kit its components and their kits).
+    ``rows_for_skus`` reads the table (in memory, or the repository)."""
+    related: set[str] = set()
+    for sku in skus:
+        related |= kits.related_skus(sku)
+    return rows_for_skus(related)

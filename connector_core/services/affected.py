@@ -5,15 +5,8 @@ from datetime import datetime
 
 from connector_core.domain.commands import PushItem
 from connector_core.domain.errors import InvalidInput
-from connector_core.domain.mapping import KitCatalog
+from connector_core.domain.mapping import KitCatalog, rows_touched_by
 from connector_core.ports.unit_of_work import UnitOfWork
-
-
-def related_skus(skus: Iterable[str], kits: KitCatalog) -> set[str]:
-    related: set[str] = set()
-    for sku in skus:
-        related |= kits.related_skus(sku)
-    return related
 
 
 def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
@@ -25,7 +18,7 @@ def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
     if not skus:
         return []
     kits = kits if kits is not None else uow.mappings.kits()
-    rows = uow.mappings.rows_for_skus(related_skus(skus, kits))
+    rows = rows_touched_by(skus, kits, uow.mappings.rows_for_skus)
     items = sorted({row.listing.item_key for row in rows if row.active})
     pushes = [PushItem(account, item_id) for account, item_id in items]
     for push in pushes:
@@ -40,7 +33,7 @@ def queue_pushes_now(uow: UnitOfWork, sku: str | None) -> list[PushItem]:
         if sku is None:
             items = uow.mappings.items()
         else:
-            rows = uow.mappings.rows_for_skus(uow.mappings.kits().related_skus(sku))
+            rows = rows_touched_by([sku], uow.mappings.kits(), uow.mappings.rows_for_skus)
             if not rows:
                 raise InvalidInput(f"SKU {sku!r} is not on any mapping row or kit")
             items = sorted({row.listing.item_key for row in rows if row.active})

@@ -187,5 +187,6 @@ class JobRuntime:
 
 
 def _queue_key(job: StoredJob) -> str:
-    """A job's key on the task queue: stable for its row, new for new work."""
+    """A job's key on the task queue: stable for its row, new for new work (read back by
+    ``domain.jobs.job_row_id``)."""
     return f"job-{job.id}"

@@ -35,8 +35,7 @@ def order_accounted(order_id: int, at: datetime, *, uow: UnitOfWork) -> Accounte
         holds = mark_accounted(uow.stock.holds_for_order(order_id), at)
         skus = {h.sku for h in holds}
         view = StockView(uow.stock.reports_for(skus), (), uow.mappings.kits())
-        still = [h for h in holds if h.counts(view.latest_report_at(h.sku))]
-        gone = [h for h in holds if not h.counts(view.latest_report_at(h.sku))]
+        still, gone = view.split_holds(holds)
         uow.stock.put_holds(still)
         uow.stock.delete_holds(h.key for h in gone)
         pushes = queue_pushes_for_skus(uow, {h.sku for h in gone})

@@ -64,8 +64,8 @@ def order_seen(order: Order, *, uow: UnitOfWork) -> OrderSeenResult:
         if desired:
             skus = {h.sku for h in desired.values()}
             view = StockView(uow.stock.reports_for(skus), (), kits)
-            desired = {k: h for k, h in desired.items()
-                       if h.counts(view.latest_report_at(h.sku))}
+            counting = view.split_holds(desired.values())[0]
+            desired = {k: h for k, h in desired.items() if h in counting}
         existing = uow.stock.holds_for_order(order.id)
         changes = plan_hold_changes(existing, desired)
         uow.stock.put_holds(changes.put)

@@ -51,6 +51,9 @@ class Retention:
     erp_events_days: int = field(default=0, validator=_days)
 
 
+DEFAULT_RETENTION = Retention()
+
+
 @frozen(kw_only=True)
 class PurgeResult:
     inbox: int = 0
