@@ -182,6 +182,7 @@ class Connector:
                           clock=self.clock, handlers=handlers, metrics=metrics,
                           job_timeout_seconds=self.settings.job_timeout_seconds,
                           sweep_interval_seconds=self.settings.sweep_interval_seconds,
+                          lease_seconds=self.settings.job_lease_seconds,
                           is_transient=is_transient)
 
     @cached_property

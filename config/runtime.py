@@ -2,12 +2,15 @@
 the scheduler. The work each does is the core's (:mod:`connector_core.services.jobs`,
 :mod:`connector_core.services.scheduler`); this module only runs it on time."""
 
+import logging
 import threading
 import time
 
 from adapters.inprocess_queue import InProcessTaskQueue
 from connector_core.services.jobs import JobRuntime
 from connector_core.services.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
 
 DISPATCH_GATHER_SECONDS = 0.02
 RELAY_POLL_SECONDS = 0.05
@@ -60,6 +63,7 @@ class Runtime:
 
     def _dispatch_loop(self) -> None:
         timeout = self._relay_poll
+        next_recovery = time.monotonic()
         while True:
             if self._wake.wait(timeout):
                 # Let the commits of the next few milliseconds join this batch: under a
@@ -67,8 +71,18 @@ class Runtime:
                 time.sleep(DISPATCH_GATHER_SECONDS)
             self._wake.clear()
             self._jobs.dispatch()
+            if self._relay_poll is not None and time.monotonic() >= next_recovery:
+                # a relay also looks for dead runners' jobs, twice per lease
+                next_recovery = time.monotonic() + self._jobs.lease_seconds / 2
+                self._recover()
             timeout = (self._relay_poll if self._relay_poll is not None
                        else self._jobs.next_due_in())
+
+    def _recover(self) -> None:
+        try:
+            self._jobs.recover_dead_runners()
+        except Exception as exc:
+            log.warning("could not look for dead runners' jobs now (%s); next round will", exc)
 
     def start_scheduler(self) -> threading.Thread:
         """Sweep every ``sweep_interval_seconds``, reconcile every

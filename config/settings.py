@@ -112,6 +112,7 @@ class Settings:
     queue_name: str = "meli-connector"
     job_timeout_seconds: float = field(default=120.0, validator=_positive)
     sweep_interval_seconds: float = field(default=30.0, validator=_positive)
+    job_lease_seconds: float = field(default=20.0, validator=_positive)
     push_delay_seconds: float = field(default=0.0, validator=_not_negative)
     # retention (connector_core.services.retention): days kept; 0 keeps for ever
     inbox_retention_days: int = field(default=DEFAULT_RETENTION.inbox_days, validator=_days)

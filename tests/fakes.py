@@ -5,7 +5,7 @@ They keep state (no call-recording mocks) and are transactional where the port i
 """
 
 import copy
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -264,6 +264,13 @@ class FakeJobs(_Repo):
     def complete(self, job_id: int) -> None:
         self.s.claimed_jobs.pop(job_id, None)
 
+    def renew(self, job_id: int, at: datetime | None = None) -> bool:
+        row = self.s.claimed_jobs.get(job_id)
+        if row is None:
+            return False
+        self.s.claimed_jobs[job_id] = evolve(row, claimed_at=at or self._uow.now())
+        return True
+
     def release(self, job_id: int, *, dispatched_at: datetime | None = None) -> bool:
         row = self.s.claimed_jobs.pop(job_id, None)
         if row is None:
@@ -504,14 +511,16 @@ class FakeTokenStore:
 class FakeLocks:
     def __init__(self) -> None:
         self.held: set[str] = set()
+        self.renewed: list[str] = []
 
     @contextmanager
-    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+    def hold(self, name: str, *, ttl: float = 60.0,
+             wait: float = 30.0) -> Iterator[Callable[[], None]]:
         if name in self.held:
             raise TimeoutError(f"lock {name} is held")
         self.held.add(name)
         try:
-            yield
+            yield lambda: self.renewed.append(name)
         finally:
             self.held.discard(name)
 

@@ -58,6 +58,7 @@ _FROM_ENVIRONMENT = (
 CONNECTOR_KEYS = (
     "rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
     "application_id", "queue_name", "job_timeout_seconds", "sweep_interval_seconds",
+    "job_lease_seconds",
     "push_delay_seconds", "inbox_retention_days", "audit_retention_days",
     "erp_events_retention_days")
 # [webhook]: the web app's settings (also fields of Settings).

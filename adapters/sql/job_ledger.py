@@ -171,6 +171,14 @@ class SqlJobLedger(Repo):
         self.session.execute(delete(JobRow).where(JobRow.id == job_id)
                              .execution_options(synchronize_session=False))
 
+    def renew(self, job_id: int, at: datetime | None = None) -> bool:
+        """The heartbeat: ``claimed_at`` is when the runner last said it was alive."""
+        renewed = self.session.execute(
+            update(JobRow).where(JobRow.id == job_id, JobRow.claimed_at.is_not(None))
+            .values(claimed_at=at or self._now()).returning(JobRow.id)
+            .execution_options(synchronize_session=False)).first()
+        return renewed is not None
+
     def release(self, job_id: int, *, dispatched_at: datetime | None = None) -> bool:
         """Put a claimed job back to waiting (its runner failed; a retry will claim it
         again). If a newer job with the same key already waits, that one recomputes from
@@ -178,10 +186,17 @@ class SqlJobLedger(Repo):
 
         ``dispatched_at`` marks it as already re-queued (e.g. by the queue's own retry), so
         :meth:`due` leaves it alone until it is overdue."""
+        return self._release(job_id, dispatched_at, claimed_before=None)
+
+    def _release(self, job_id: int, dispatched_at: datetime | None,
+                 claimed_before: datetime | None) -> bool:
+        """``claimed_before``: only a claim not renewed since (a heartbeat may just have)."""
+        claimed = (JobRow.claimed_at.is_not(None) if claimed_before is None
+                   else JobRow.claimed_at < claimed_before)
         try:
             with self.session.begin_nested():
                 result = self.session.execute(
-                    update(JobRow).where(JobRow.id == job_id, JobRow.claimed_at.is_not(None))
+                    update(JobRow).where(JobRow.id == job_id, claimed)
                     .values(claimed_at=None, dispatched_at=dispatched_at)
                     .returning(JobRow.id).execution_options(synchronize_session=False))
                 return result.first() is not None
@@ -191,13 +206,14 @@ class SqlJobLedger(Repo):
 
     def release_stale_claims(self, older_than: timedelta,
                              now: datetime | None = None) -> list[StoredJob]:
-        """Jobs claimed more than ``older_than`` ago and never completed (a dead runner) go
-        back to waiting, or are dropped if a newer one with the same key waits (see
-        :meth:`release`). Returns the jobs now waiting again, to be re-queued."""
+        """Jobs whose claim was not renewed for ``older_than`` (a dead runner: a live one's
+        heartbeat renews it) go back to waiting, or are dropped if a newer one with the same
+        key waits (see :meth:`release`). Returns the jobs now waiting again, to re-queue."""
         cutoff = (now or self._now()) - older_than
         stale = self._all(select(JobRow.id).where(JobRow.claimed_at < cutoff)
                           .order_by(JobRow.id))
-        released = [job_id for job_id in stale if self.release(job_id)]
+        released = [job_id for job_id in stale
+                    if self._release(job_id, None, claimed_before=cutoff)]
         if not released:
             return []
         rows = self._all(select(JobRow).where(JobRow.id.in_(released)).order_by(JobRow.id))

@@ -67,6 +67,11 @@ class JobLedger(JobOutbox, Protocol):
 
     def complete(self, job_id: int) -> None: ...
 
+    def renew(self, job_id: int, at: datetime | None = None) -> bool:
+        """The runner of a claimed job is alive (its heartbeat): the claim counts from
+        ``at``. False if the job is no longer claimed (done, or released as stale)."""
+        ...
+
     def release(self, job_id: int, *, dispatched_at: datetime | None = None) -> bool:
         """Put a claimed job back to waiting (a newer twin waiting under its key replaces
         it: the row is deleted). ``dispatched_at`` marks it as already re-queued. True if
@@ -75,8 +80,8 @@ class JobLedger(JobOutbox, Protocol):
 
     def release_stale_claims(self, older_than: timedelta,
                              now: datetime | None = None) -> list[StoredJob]:
-        """Jobs claimed more than ``older_than`` ago and never completed (a dead runner)
-        go back to waiting (see :meth:`release`); returns those now waiting again."""
+        """Jobs whose claim was not renewed for ``older_than`` (a dead runner) go back to
+        waiting (see :meth:`release`); returns those now waiting again."""
         ...
 
     def waiting(self, limit: int = 1000) -> list[StoredJob]:

@@ -8,7 +8,11 @@ task queue only carries jobs to runners:
   queues them (every process may call it; concurrent callers take disjoint jobs).
 - :meth:`JobRuntime.run` claims a job's row before running its handler, so a job delivered
   twice runs once; a failed run puts the row back to waiting for its retry; a successful
-  one deletes it.
+  one deletes it. While the handler runs, a heartbeat renews the claim (and the job's lock)
+  every quarter of ``lease_seconds``: a claim not renewed for ``lease_seconds`` belongs to a
+  dead runner, and :meth:`JobRuntime.recover_dead_runners` (every relay, every few seconds)
+  queues its job again. So a runner's death delays its job by about ``lease_seconds`` plus
+  half of it, whatever the job timeout is.
 - :meth:`JobRuntime.sweep` re-queues jobs whose runner died, jobs never queued (the queue
   was down), and jobs the queue forgot (Redis restarted empty). Dead letters stay out.
 
@@ -19,7 +23,8 @@ The threads that call these (the relay, the scheduler) are the composition root'
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 
 from connector_core.domain.commands import Command
@@ -49,7 +54,7 @@ class JobRuntime:
     def __init__(self, *, ledger: JobLedgerSession, queue: TaskQueue, locks: Locks,
                  clock: Clock, handlers: Mapping[type[Command], Handler],
                  metrics: JobMetrics, job_timeout_seconds: float,
-                 sweep_interval_seconds: float,
+                 sweep_interval_seconds: float, lease_seconds: float = 20.0,
                  is_transient: Callable[[BaseException], bool] = lambda exc: False) -> None:
         self.ledger = ledger
         self.queue = queue
@@ -58,6 +63,7 @@ class JobRuntime:
         self._handlers = handlers
         self._metrics = metrics
         self.job_timeout_seconds = job_timeout_seconds
+        self.lease_seconds = lease_seconds
         self._sweep_interval = timedelta(seconds=sweep_interval_seconds)
         self._is_transient = is_transient
         self._dispatch_lock = threading.Lock()
@@ -102,15 +108,25 @@ class JobRuntime:
         """Re-queue what was lost: jobs of dead runners, jobs never queued, and jobs the
         queue forgot. Re-submitting a job the queue still has is absorbed (same key), so
         this is safe at any time, from any process. Dead letters stay out."""
-        # A claim older than twice the job timeout belongs to a dead runner (a live one is
-        # stopped by the queue at the timeout).
-        with self.ledger as uow:
-            dead = uow.jobs.release_stale_claims(
-                timedelta(seconds=2 * self.job_timeout_seconds))
-            uow.commit()
+        sent = self.recover_dead_runners()
         with self.ledger as uow:
             due = uow.jobs.due(self._sweep_interval, limit=SWEEP_BATCH)
-        sent = self._submit(dead, replace=True) + self._submit(due)
+        return sent + self._submit_and_mark(due)
+
+    def recover_dead_runners(self) -> int:
+        """Queue again the jobs whose claim was not renewed for ``lease_seconds`` (their
+        runner died: a live one renews it while it runs); how many. Cheap enough for every
+        relay to call every few seconds: of two callers, one releases each job."""
+        with self.ledger as uow:
+            dead = uow.jobs.release_stale_claims(timedelta(seconds=self.lease_seconds))
+            uow.commit()
+        if dead:
+            log.warning("re-queueing %d job(s) of dead runners: %s", len(dead),
+                        ", ".join(job.dedup_key for job in dead[:10]))
+        return self._submit_and_mark(dead, replace=True)
+
+    def _submit_and_mark(self, jobs: list[StoredJob], *, replace: bool = False) -> int:
+        sent = self._submit(jobs, replace=replace)
         if sent:
             with self.ledger as uow:
                 uow.jobs.mark_dispatched(sent)
@@ -146,8 +162,9 @@ class JobRuntime:
             return f"{command.dedup_key}: nothing to do (already claimed or done)"
         started = time.perf_counter()
         try:
-            with self._locks.hold(f"job:{command.dedup_key}", ttl=self.job_timeout_seconds,
-                                  wait=self.job_timeout_seconds):
+            with self._locks.hold(f"job:{command.dedup_key}", ttl=self.lease_seconds,
+                                  wait=self.job_timeout_seconds) as renew_lock, \
+                    self._heartbeat(stored.id, renew_lock):
                 outcome = self._handle_retrying_transient(stored.command)
         except BaseException:
             self._metrics.job_finished(kind, "failed", time.perf_counter() - started)
@@ -159,6 +176,33 @@ class JobRuntime:
             uow.commit()
         self.dispatch()
         return f"{command.dedup_key}: {outcome}"
+
+    @contextmanager
+    def _heartbeat(self, job_id: int, renew_lock: Callable[[], None]) -> Iterator[None]:
+        """Renew the job's claim and lock every quarter of the lease while the body runs."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease_seconds / 4):
+                try:
+                    with self.ledger as uow:
+                        alive = uow.jobs.renew(job_id, at=self._clock.now())
+                        uow.commit()
+                    renew_lock()
+                except Exception as exc:  # the next beat tries again
+                    log.warning("job-%d: could not renew its lease (%s)", job_id, exc)
+                    continue
+                if not alive:
+                    log.warning("job-%d: its claim was released meanwhile (taken for a dead "
+                                "runner's); it may run twice, which is harmless", job_id)
+
+        thread = threading.Thread(target=beat, daemon=True, name=f"heartbeat-{job_id}")
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def handle(self, command: Command) -> str:
         """Run one command's use case (no claiming: see :meth:`run`)."""

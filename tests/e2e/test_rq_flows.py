@@ -25,6 +25,7 @@ from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from ml_sandbox.server import start_sandbox
+from tests import processes
 from tests.e2e.conftest import SEED, SELLER, wait_for
 from tests.services import database_url, fresh_postgres_database
 
@@ -78,12 +79,8 @@ reconcile_interval_minutes = 60
         for process in self.workers:
             if process.poll() is None:
                 process.terminate()
-        for process in self.workers:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:  # rq's pubsub thread can hang its exit
-                process.kill()
-                process.wait(10)  # reaped, or Popen.__del__ warns in the next test
+        for process in self.workers:  # rq's pubsub thread can hang its exit: then killed
+            processes.stop(process)
 
     def figures(self) -> tuple[int, ...]:
         items = self.sandbox.state.items

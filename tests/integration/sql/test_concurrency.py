@@ -162,10 +162,16 @@ def test_four_processes_end_where_one_would(engine: Engine, db_url: str) -> None
     shares = [[phase1[i::WORKERS], phase2[i::WORKERS]] for i in range(WORKERS)]
     procs = [ctx.Process(target=worker, args=(db_url, share, barrier, retries))
              for share in shares]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(180)
+    try:
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(180)
+    finally:
+        for proc in procs:  # stopped and reaped, also when one hangs or the test fails
+            if proc.is_alive():
+                proc.kill()
+                proc.join(10)
     assert [p.exitcode for p in procs] == [0] * WORKERS
     print(f"transient failures retried: {retries.value}")
 

@@ -1,5 +1,6 @@
 """The job runtime on fakes: dispatch, claims, retries, dead letters, the sweep, bursts."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -151,10 +152,8 @@ def test_the_sweep_requeues_jobs_never_queued_and_jobs_of_dead_runners(uow, cloc
         assert uow.jobs.claim(dedup_key="order-main-7") is not None
         uow.commit()
     assert jobs.sweep() == 0  # too recent: the queue may still deliver them
-    clock.advance(SWEEP + 1)
-    assert jobs.sweep() == 1 and [c.dedup_key for c in queue.submitted] == ["push-main-MLA1"]
-    clock.advance(2 * TIMEOUT)
-    assert jobs.sweep() >= 1  # the dead runner's claim is given back and re-queued
+    clock.advance(SWEEP + 1)  # past the lease (20 s) and the sweep interval
+    assert jobs.sweep() == 2
     assert {c.dedup_key for c in queue.submitted} == {"push-main-MLA1", "order-main-7"}
     assert jobs.run(SyncOrder("main", 7)).endswith("ok")
 
@@ -190,3 +189,42 @@ def test_an_unknown_command_fails_its_run(uow, clock, handlers):
     add(uow, PushItem("main", "MLA1"))
     with pytest.raises(TypeError, match="unknown command"):
         jobs.run(PushItem("main", "MLA1"))
+
+
+def test_a_dead_runners_job_is_queued_again_once_its_lease_runs_out(uow, clock, handlers):
+    queue = InMemoryTaskQueue()
+    jobs = JobRuntime(ledger=uow, queue=queue, locks=FakeLocks(), clock=clock,
+                      handlers={SyncOrder: handlers}, metrics=CountingMetrics(),
+                      job_timeout_seconds=3600, sweep_interval_seconds=SWEEP, lease_seconds=20)
+    add(uow, SyncOrder("main", 7))
+    with uow:  # a runner claims the order and is killed: no heartbeat renews the claim
+        assert uow.jobs.claim(dedup_key="order-main-7") is not None
+        uow.commit()
+    clock.advance(19)
+    assert jobs.recover_dead_runners() == 0  # within its lease: the runner may be alive
+    clock.advance(2)
+    assert jobs.recover_dead_runners() == 1, "a 1-hour job timeout does not delay it"
+    assert queue.submitted == [SyncOrder("main", 7)]
+    assert jobs.run(SyncOrder("main", 7)).endswith("ok")
+
+
+def test_a_live_runner_renews_its_claim_and_its_lock_while_the_job_runs(uow, clock):
+    locks = FakeLocks()
+    seen: list[object] = []
+
+    def slow(command: Command) -> str:
+        clock.advance(60)  # a long job, by the clock
+        deadline = time.monotonic() + 5
+        while len(locks.renewed) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.extend(j.claimed_at for j in uow.store.claimed_jobs.values())
+        return "ok"
+
+    jobs = JobRuntime(ledger=uow, queue=InMemoryTaskQueue(), locks=locks, clock=clock,
+                      handlers={PushItem: slow}, metrics=CountingMetrics(),
+                      job_timeout_seconds=TIMEOUT, sweep_interval_seconds=SWEEP,
+                      lease_seconds=0.08)
+    add(uow, PushItem("main", "MLA1"))
+    assert jobs.run(PushItem("main", "MLA1")).endswith("ok")
+    assert locks.renewed[:2] == ["job:push-main-MLA1"] * 2
+    assert seen == [clock.now()], "the claim counts from the last heartbeat"
