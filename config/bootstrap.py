@@ -12,7 +12,6 @@ from functools import cached_property
 
 import httpx
 from redis import Redis
-from rq import Queue
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -24,7 +23,7 @@ from adapters.metrics import PrometheusJobMetrics, count_ml_call
 from adapters.ml_api.factory import MlApi, build_ml_api
 from adapters.ml_api.oauth import MlAuthorization
 from adapters.redis_locks import RedisLocks
-from adapters.rq_queue import RqDeadLetters, RqTaskQueue
+from adapters.rq_queue import RqDeadLetters, RqTaskQueue, lane_queues
 from adapters.sql.admin import SqlAdminTables
 from adapters.sql.dead_letters import SqlDeadLetters
 from adapters.sql.engine import is_transient, make_engine, make_session_factory
@@ -166,7 +165,7 @@ class Connector:
             return self._queue
         if self.redis is not None:
             return RqTaskQueue(
-                Queue(self.settings.queue_name, connection=self.redis, serializer="json"),
+                lane_queues(self.settings.queue_name, self.redis),
                 job_timeout=int(self.settings.job_timeout_seconds))
         return InProcessTaskQueue(self._run_job)
 
@@ -199,7 +198,7 @@ class Connector:
 
     @cached_property
     def dead_letters(self) -> DeadLetterList:
-        letters: DeadLetters = (RqDeadLetters(self.queue.rq_queue)
+        letters: DeadLetters = (RqDeadLetters(self.queue.rq_queues)
                                 if isinstance(self.queue, RqTaskQueue)
                                 else SqlDeadLetters(self.uow, MAX_ATTEMPTS))
         return DeadLetterList(letters, self.jobs)

@@ -19,6 +19,7 @@ from connector_core.domain.commands import Command, ProcessNotification
 from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceRejected
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation
 from connector_core.domain.jobs import StoredJob, is_dead_letter
+from connector_core.domain.lanes import Lane, default_lane
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import InboxEntry, Notification
 from connector_core.domain.orders import ErpEvent, Order, OrderRecord
@@ -185,13 +186,17 @@ class FakeAudit(_Repo):
 class FakeJobs(_Repo):
     """The job ledger: ``jobs`` lists the waiting commands, ``waiting_jobs`` their rows."""
 
-    def add(self, command: Command, *, not_before: datetime | None = None) -> bool:
+    def add(self, command: Command, *, not_before: datetime | None = None,
+            lane: Lane | None = None) -> bool:
         key = command.dedup_key
+        lane = lane or default_lane(command)
         row = self.s.waiting_jobs.get(key)
         if row is not None and is_dead_letter(row.attempts, self._uow.max_attempts):
             self._drop_waiting(key)  # new work replaces a dead letter
         elif any(c.dedup_key == key for c in self.s.jobs):
-            if not_before is None:
+            if lane is Lane.URGENT and row is not None:
+                self._set(row, lane=lane, dispatched_at=None)
+            if not_before is None or lane is Lane.URGENT:
                 self.s.job_not_before[key] = None
             return False
         self.s.jobs.append(command)
@@ -199,7 +204,7 @@ class FakeJobs(_Repo):
         self.s.last_job_id += 1
         self.s.waiting_jobs[key] = StoredJob(
             id=self.s.last_job_id, dedup_key=key, command=command, created_at=self._uow.now(),
-            dispatched_at=None, claimed_at=None, attempts=0)
+            dispatched_at=None, claimed_at=None, attempts=0, lane=lane)
         return True
 
     def _drop_waiting(self, key: str) -> None:
@@ -528,9 +533,11 @@ class FakeLocks:
 class InMemoryTaskQueue:
     def __init__(self) -> None:
         self.submitted: list[Command] = []
+        self.lanes: dict[str, Lane] = {}  # dedup key -> the lane it was last queued in
 
     def submit(self, command: Command, *, dedup_key: str | None = None,
-               replace: bool = False) -> None:
+               replace: bool = False, lane: Lane = Lane.BULK) -> None:
+        self.lanes[command.dedup_key] = lane
         key = dedup_key or command.dedup_key
         if replace:
             self.submitted = [c for c in self.submitted if c.dedup_key != key]
@@ -538,9 +545,10 @@ class InMemoryTaskQueue:
             return
         self.submitted.append(command)
 
-    def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
+    def submit_new(self, jobs: Sequence[tuple[Command, str]], *,
+                   lane: Lane = Lane.BULK) -> None:
         for command, key in jobs:
-            self.submit(command, dedup_key=key)
+            self.submit(command, dedup_key=key, lane=lane)
 
 
 class CountingMetrics:

@@ -1,64 +1,161 @@
-"""A request rate shared by every process that talks to ML (CONTRACT rule 8).
+"""A request rate shared by every process that talks to ML (CONTRACT rule 8), where a sale's
+calls go first.
 
-Built on the ``limits`` library's moving window, in Redis (``redis://...``: every worker
-process of the deployment shares one window) or in memory (one process). :meth:`acquire`
-blocks until a slot is free.
+A moving window: at most ``amount`` grants in any ``window`` seconds, and grants at least
+``window / amount`` apart, kept in Redis (``redis://...``: every worker process of the
+deployment shares one window, timed by the Redis server's clock) or in memory (one
+process). :meth:`SharedRateLimiter.acquire` blocks until the caller may send. The spacing
+keeps a saturated window from granting in bursts (all of a window's slots at once, then
+nothing for a whole window): a slot frees every ``window / amount`` seconds, so that is how
+long an urgent call waits for one.
+
+**Priority.** Each call belongs to a lane (:mod:`connector_core.domain.lanes`: the lane of
+the job running it). An urgent caller finding the window full registers as waiting; while
+one waits, bulk callers leave freed slots to it, so an urgent call takes the next slot
+instead of queueing behind bulk calls already pacing here. Bulk never starves: it may always
+take a slot while it holds fewer than ``bulk_floor`` of the window's grants (a fifth of
+them, rounded up), so under a flood of urgent calls bulk still gets that share of the rate.
+Priority changes who goes next, never how many go: the total stays within ``amount``.
 
 The window is one second plus a small guard (``margin``, 100 ms by default): a slot is re-used
 only ``1 + margin`` seconds after it was taken. Requests reach ML a few milliseconds after
 they take their slot, and not all equally late; without the guard, two bursts a hair over a
-second apart *at the client* can land inside one second *at ML*. ``limits`` windows are whole
-seconds, so the guarded window uses a float expiry: fine for its memory storage, and for
-Redis the library's own moving-window script with ``PEXPIRE`` instead of ``EXPIRE``.
+second apart *at the client* can land inside one second *at ML*.
 """
 
 import math
 import random
+import threading
 import time
+import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage, RedisStorage, Storage
-from limits.strategies import MovingWindowRateLimiter
+from redis import Redis
 
-_EXPIRE = b"redis.call('expire', KEYS[1], expiry)"
-_PEXPIRE = b"redis.call('pexpire', KEYS[1], math.ceil(expiry * 1000))"
+from connector_core.domain.lanes import Lane, running_lane
 
-
-class _GuardedWindow(RateLimitItemPerSecond):
-    """``amount`` per ``window`` seconds, where ``window`` need not be whole."""
-
-    __slots__ = ("window",)
-
-    def __init__(self, amount: int, window: float) -> None:
-        super().__init__(amount, 1)
-        self.window = window
-
-    def get_expiry(self) -> float:  # type: ignore[override]  # limits types it int; floats work
-        return self.window
+BULK_FLOOR_SHARE = 0.2  # of the window's slots bulk keeps however many urgent calls wait
+YIELD_POLL_SECONDS = 0.02  # how soon a bulk caller that yielded a free slot looks again
+WAITER_GRACE_SECONDS = 0.5  # an urgent waiter not seen again for this long is gone
 
 
-class _MillisecondRedisStorage(RedisStorage):
-    """``limits``' Redis storage, its moving-window script setting a millisecond TTL."""
+class _Window(Protocol):
+    def try_take(self, lane: Lane, waiter: str) -> float:
+        """Take a slot for ``lane`` (0.0) or say how long to wait before trying again."""
+        ...
 
-    if _EXPIRE not in RedisStorage.SCRIPT_ACQUIRE_MOVING_WINDOW:  # pragma: no cover
-        raise ImportError("limits changed its moving-window script; revisit ratelimit.py")
-    SCRIPT_ACQUIRE_MOVING_WINDOW = RedisStorage.SCRIPT_ACQUIRE_MOVING_WINDOW.replace(
-        _EXPIRE, _PEXPIRE)
+    def clear(self) -> None: ...
 
 
-def _storage(uri: str | None) -> Storage:
+class _MemoryWindow:
+    def __init__(self, amount: int, window: float, bulk_floor: int,
+                 now: Callable[[], float]) -> None:
+        self._amount, self._window, self._floor, self._now = amount, window, bulk_floor, now
+        self._spacing = window / amount
+        self._grants: list[tuple[float, Lane]] = []
+        self._waiters: dict[str, float] = {}  # urgent caller -> when it stops counting
+        self._lock = threading.Lock()
+
+    def try_take(self, lane: Lane, waiter: str) -> float:
+        with self._lock:
+            now = self._now()
+            self._grants = [g for g in self._grants if g[0] > now - self._window]
+            self._waiters = {w: t for w, t in self._waiters.items() if t > now}
+            wait = 0.0
+            if len(self._grants) >= self._amount:
+                wait = self._grants[0][0] + self._window - now
+            if self._grants:
+                wait = max(wait, self._grants[-1][0] + self._spacing - now)
+            if wait > 0:
+                if lane is Lane.URGENT:
+                    self._waiters[waiter] = now + wait + WAITER_GRACE_SECONDS
+                return wait
+            bulk_held = sum(1 for _, held_by in self._grants if held_by is Lane.BULK)
+            if lane is Lane.BULK and self._waiters and bulk_held >= self._floor:
+                return YIELD_POLL_SECONDS
+            self._grants.append((now, lane))
+            self._waiters.pop(waiter, None)
+            return 0.0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._grants, self._waiters = [], {}
+
+
+# KEYS: every grant, bulk's grants (zsets scored by time), urgent waiters (scored by expiry).
+# ARGV: window, amount, bulk floor, lane, waiter id, grant id, yield poll, waiter grace,
+# spacing.
+_TRY_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window, amount, floor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local urgent = ARGV[4] == 'urgent'
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local ttl = math.ceil(window * 1000) + 1000
+local wait = 0
+if redis.call('ZCARD', KEYS[1]) >= amount then
+    wait = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]) + window - now
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+if last then
+    wait = math.max(wait, tonumber(last) + tonumber(ARGV[9]) - now)
+end
+if wait > 0 then
+    if urgent then
+        redis.call('ZADD', KEYS[3], now + wait + tonumber(ARGV[8]), ARGV[5])
+        redis.call('PEXPIRE', KEYS[3], ttl + math.ceil(wait * 1000))
+    end
+    return tostring(wait)
+end
+if not urgent and redis.call('ZCARD', KEYS[3]) > 0 and redis.call('ZCARD', KEYS[2]) >= floor then
+    return ARGV[7]
+end
+redis.call('ZADD', KEYS[1], now, ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ttl)
+if urgent then
+    redis.call('ZREM', KEYS[3], ARGV[5])
+else
+    redis.call('ZADD', KEYS[2], now, ARGV[6])
+    redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return '0'
+"""
+
+
+class _RedisWindow:
+    def __init__(self, redis: Redis, key: str, amount: int, window: float,
+                 bulk_floor: int) -> None:
+        self._redis = redis
+        self._keys = [f"{key}:grants", f"{key}:bulk", f"{key}:urgent-waiting"]
+        self._args = [window, amount, bulk_floor]
+        self._script = redis.register_script(_TRY_TAKE)
+
+    def try_take(self, lane: Lane, waiter: str) -> float:
+        answer = self._script(keys=self._keys, args=[
+            *self._args, lane.value, waiter, uuid.uuid4().hex, YIELD_POLL_SECONDS,
+            WAITER_GRACE_SECONDS, self._args[0] / self._args[1]])
+        return float(answer)
+
+    def clear(self) -> None:
+        self._redis.delete(*self._keys)
+
+
+def _storage(uri: str | None, key: str, amount: int, window: float,
+             bulk_floor: int) -> _Window:
     if not uri or uri.startswith("memory://"):
-        return MemoryStorage()
+        return _MemoryWindow(amount, window, bulk_floor, time.monotonic)
     if uri.startswith(("redis://", "rediss://", "unix://")):
-        return _MillisecondRedisStorage(uri)
+        return _RedisWindow(Redis.from_url(uri, socket_timeout=5, socket_connect_timeout=2),
+                            key, amount, window, bulk_floor)
     raise ValueError(f"unsupported rate-limit storage {uri.split(':', 1)[0]}:// (use redis://)")
 
 
 class SharedRateLimiter:
     """At most ``per_second`` requests in any 1-second window, across processes sharing
-    ``storage_uri`` (a Redis URL; None: this process only)."""
+    ``storage_uri`` (a Redis URL; None: this process only); urgent calls first."""
 
     def __init__(self, per_second: float, *, storage_uri: str | None = None,
                  key: str = "meli-connector:ml-api", margin: float = 0.1,
@@ -66,25 +163,23 @@ class SharedRateLimiter:
         if per_second <= 0:
             raise ValueError(f"per_second must be > 0, got {per_second}")
         if per_second >= 1:
-            self.item = _GuardedWindow(math.floor(per_second), 1 + margin)
+            self.amount, self.window = math.floor(per_second), 1 + margin
         else:  # e.g. 0.5/s: one request per 2 seconds
-            self.item = _GuardedWindow(1, math.ceil(1 / per_second) + margin)
-        self._limiter = MovingWindowRateLimiter(_storage(storage_uri))
-        self._key = key
+            self.amount, self.window = 1, math.ceil(1 / per_second) + margin
+        self.bulk_floor = math.ceil(self.amount * BULK_FLOOR_SHARE)
+        self._window = _storage(storage_uri, key, self.amount, self.window, self.bulk_floor)
         self._sleep = sleep
         self.waited = 0.0  # total seconds spent waiting, for metrics and tests
 
-    def acquire(self) -> None:
-        """Take one slot, sleeping until one is free."""
-        while not self._limiter.hit(self.item, self._key):
-            stats = self._limiter.get_window_stats(self.item, self._key)
-            wait = max(0.001, stats.reset_time - time.time()) + 0.005 * random.random()
+    def acquire(self, lane: Lane | None = None) -> None:
+        """Take one slot for ``lane`` (default: the running job's), sleeping until one is
+        free to it."""
+        lane = lane or running_lane()
+        waiter = uuid.uuid4().hex
+        while (wait := self._window.try_take(lane, waiter)) > 0:
+            wait = max(0.001, wait) + 0.005 * random.random()
             self.waited += wait
             self._sleep(wait)
 
     def clear(self) -> None:
-        self._limiter.clear(self.item, self._key)
-
-    @property
-    def stats(self) -> Any:
-        return self._limiter.get_window_stats(self.item, self._key)
+        self._window.clear()

@@ -14,6 +14,7 @@ from adapters.sql.base import Repo, chunks, insert_for
 from adapters.sql.rows import JobRow
 from connector_core.domain.commands import Command
 from connector_core.domain.jobs import StoredJob
+from connector_core.domain.lanes import Lane, default_lane
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 # Jobs neither queued nor running: what the relays take (ready, or held back by the window)
 _UNDISPATCHED = (JobRow.dispatched_at.is_(None), JobRow.claimed_at.is_(None))
 _JOB_COLUMNS = (JobRow.id, JobRow.dedup_key, JobRow.command, JobRow.created_at,
-                JobRow.dispatched_at, JobRow.claimed_at, JobRow.attempts)
+                JobRow.dispatched_at, JobRow.claimed_at, JobRow.attempts, JobRow.lane)
 
 
 def attempts_left(max_attempts: int | None) -> ColumnElement[bool]:
@@ -34,7 +35,7 @@ def _job(row: Any) -> StoredJob:
     """A ``JobRow``, or a row of :data:`_JOB_COLUMNS`."""
     return StoredJob(id=row.id, dedup_key=row.dedup_key, command=command_from_json(row.command),
                      created_at=row.created_at, dispatched_at=row.dispatched_at,
-                     claimed_at=row.claimed_at, attempts=row.attempts)
+                     claimed_at=row.claimed_at, attempts=row.attempts, lane=Lane(row.lane))
 
 
 class SqlJobLedger(Repo):
@@ -46,11 +47,13 @@ class SqlJobLedger(Repo):
         self._now = now
         self._max_attempts = max_attempts
 
-    def add(self, command: Command, *, not_before: datetime | None = None) -> bool:
+    def add(self, command: Command, *, not_before: datetime | None = None,
+            lane: Lane | None = None) -> bool:
+        lane = lane or default_lane(command)
         stmt = insert_for(self.session, JobRow).values(
             dedup_key=command.dedup_key, kind=type(command).__name__,
             command=command_to_json(command), created_at=self._now(), attempts=0,
-            not_before=not_before)
+            not_before=not_before, lane=lane.value)
         stmt = stmt.on_conflict_do_nothing(
             index_elements=[JobRow.dedup_key], index_where=JobRow.claimed_at.is_(None),
         ).returning(JobRow.id)
@@ -59,7 +62,9 @@ class SqlJobLedger(Repo):
         if self._max_attempts is not None and self._replace_dead_letter(command):
             # None: a concurrent add took the key first; this one joins it
             return self.session.execute(stmt).first() is not None
-        if not_before is None:  # an urgent twin: the waiting job is due now
+        if lane is Lane.URGENT:
+            self._promote(command.dedup_key)
+        elif not_before is None:  # an urgent twin: the waiting job is due now
             # The waiting row is found by its key through ``uq_jobs_waiting_key`` (one row at
             # most), then checked: on the conditions together, PostgreSQL without statistics
             # walked every job not yet dispatched (thousands, held back by the push window).
@@ -73,6 +78,19 @@ class SqlJobLedger(Repo):
                        JobRow.not_before.is_not(None))
                 .values(not_before=None).execution_options(synchronize_session=False))
         return False
+
+    def _promote(self, key: str) -> None:
+        """An urgent twin joins the waiting bulk job of ``key``: the job becomes urgent and
+        due now, and goes back to the relays (for the urgent queue) if it was queued."""
+        waiting = (select(JobRow.id)
+                   .where(JobRow.dedup_key == key, JobRow.claimed_at.is_(None))
+                   .scalar_subquery())
+        self.session.execute(
+            update(JobRow)
+            .where(JobRow.id == waiting,
+                   (JobRow.lane != Lane.URGENT.value) | JobRow.not_before.is_not(None))
+            .values(lane=Lane.URGENT.value, not_before=None, dispatched_at=None)
+            .execution_options(synchronize_session=False))
 
     def _replace_dead_letter(self, command: Command) -> bool:
         """Delete the waiting row of ``command``'s key if it is a dead letter (it used up its

@@ -39,6 +39,7 @@ from sqlalchemy import Engine
 from adapters.serialization import command_to_json, to_json_document
 from adapters.sql.inbox_rules import LIVE_JOB_SQL, RETIRE_SQL, RETIRED_OUTCOME
 from connector_core.domain.commands import ProcessNotification
+from connector_core.domain.lanes import default_lane
 from connector_core.domain.notifications import Notification
 from connector_core.ports.clock import Clock
 
@@ -62,10 +63,10 @@ WITH seen AS (
     WHERE """ + LIVE_JOB_SQL + """
     RETURNING inbox.id, inbox.duplicates = 0 AS is_new
 ), queued AS (
-    INSERT INTO jobs (dedup_key, kind, command, created_at, attempts)
+    INSERT INTO jobs (dedup_key, kind, command, created_at, attempts, lane)
     SELECT %(key_prefix)s::text || stored.id, %(kind)s::varchar,
            json_build_object(%(tag_name)s::text, %(kind)s::text, %(id_name)s::text, stored.id),
-           %(received_at)s::timestamptz, 0
+           %(received_at)s::timestamptz, 0, %(lane)s::varchar
     FROM stored WHERE stored.is_new
     ON CONFLICT (dedup_key) WHERE claimed_at IS NULL DO NOTHING
 )
@@ -87,7 +88,7 @@ def _job_shape() -> dict[str, str]:
     probe = ProcessNotification(inbox_id=7)
     stored = command_to_json(probe)
     shape = {"key_prefix": probe.dedup_key.removesuffix("7"), "kind": "ProcessNotification",
-             "tag_name": "type", "id_name": "inbox_id"}
+             "tag_name": "type", "id_name": "inbox_id", "lane": default_lane(probe).value}
     if stored != {"type": "ProcessNotification", "inbox_id": 7} or \
             probe.dedup_key != f"{shape['key_prefix']}7":
         raise RuntimeError(f"PostgresIntake builds ProcessNotification jobs as "

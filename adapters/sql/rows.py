@@ -246,6 +246,7 @@ class JobRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)  # held back until then
+    lane: Mapped[str] = mapped_column(String(8), server_default="bulk")  # domain.lanes.Lane
 
 
 class InboxRow(Base):

@@ -84,12 +84,12 @@ def _worker(args: argparse.Namespace) -> int:
     if connector.redis is None or not isinstance(connector.queue, RqTaskQueue):
         raise InvalidInput("REDIS_URL is not set: without Redis, jobs run inside `serve` and "
                            "the CLI commands; there is no separate worker to start")
-    queue = connector.queue.rq_queue
+    queues = connector.queue.rq_queues  # urgent first: RQ takes from the first with a job
     connector.jobs.sweep()
     if not args.burst:
         connector.runtime.start_scheduler()
         connector.runtime.start_relay()
-    worker = SimpleWorker([queue], connection=connector.redis, serializer="json")
+    worker = SimpleWorker(queues, connection=connector.redis, serializer="json")
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     return 0
 
@@ -171,7 +171,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser("worker", help="an RQ worker for the connector's jobs (needs REDIS_URL)")
-    p.add_argument("--burst", action="store_true", help="drain the queue and exit")
+    p.add_argument("--burst", action="store_true", help="drain every lane's queue and exit")
     p.set_defaults(handler=_worker)
 
     p = sub.add_parser("sync", help="push what the ERP's current state says, now")

@@ -14,6 +14,7 @@ from attrs import frozen
 
 from connector_core.domain.commands import Command
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.lanes import Lane
 
 RETRY_INTERVALS: tuple[int, ...] = (5, 15, 60, 180, 600)
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
@@ -44,3 +45,4 @@ class StoredJob:
     dispatched_at: datetime | None
     claimed_at: datetime | None
     attempts: int
+    lane: Lane = Lane.BULK

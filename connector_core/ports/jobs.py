@@ -10,6 +10,7 @@ from typing import Protocol, Self
 
 from connector_core.domain.commands import Command
 from connector_core.domain.jobs import StoredJob
+from connector_core.domain.lanes import Lane
 
 
 class JobOutbox(Protocol):
@@ -25,9 +26,15 @@ class JobOutbox(Protocol):
 
     A job that used up its attempts (a dead letter) is not waiting: a new command with its
     key replaces it and ``add`` returns True.
+
+    ``lane`` (default: :func:`~connector_core.domain.lanes.default_lane`) says which task
+    queue runs it. An urgent command joining a waiting bulk job makes that job urgent and
+    due now, and hands it to the relay again (its entry in the bulk queue, if any, later
+    finds the row claimed or gone and does nothing).
     """
 
-    def add(self, command: Command, *, not_before: datetime | None = None) -> bool: ...
+    def add(self, command: Command, *, not_before: datetime | None = None,
+            lane: Lane | None = None) -> bool: ...
 
 
 class JobLedger(JobOutbox, Protocol):

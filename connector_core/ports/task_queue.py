@@ -4,10 +4,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from connector_core.domain.commands import Command
+from connector_core.domain.lanes import Lane
 
 
 class TaskQueue(Protocol):
-    """Where dispatched commands run (RQ on Redis, or in-process on a laptop).
+    """Where dispatched commands run (RQ on Redis, or in-process on a laptop), one queue per
+    :class:`~connector_core.domain.lanes.Lane`; runners take urgent work first.
 
     ``submit`` returns once the command is safely queued or raises ``ConnectionError``. With a
     ``dedup_key``, a job the queue still knows under that key (waiting, running, scheduled for
@@ -16,10 +18,11 @@ class TaskQueue(Protocol):
     """
 
     def submit(self, command: Command, *, dedup_key: str | None = None,
-               replace: bool = False) -> None: ...
+               replace: bool = False, lane: Lane = Lane.BULK) -> None: ...
 
-    def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
-        """Queue ``(command, key)`` pairs that were never queued before, all or none (one
-        round trip where the queue allows it): the dispatcher's fast path. Raises
+    def submit_new(self, jobs: Sequence[tuple[Command, str]], *,
+                   lane: Lane = Lane.BULK) -> None:
+        """Queue ``(command, key)`` pairs that were never queued before in ``lane``, all or
+        none (one round trip where the queue allows it): the dispatcher's fast path. Raises
         ``ConnectionError`` when nothing was queued."""
         ...

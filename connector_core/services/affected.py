@@ -5,15 +5,17 @@ from datetime import datetime
 
 from connector_core.domain.commands import PushItem
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.lanes import Lane
 from connector_core.domain.mapping import KitCatalog, rows_touched_by
 from connector_core.ports.unit_of_work import UnitOfWork
 
 
 def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
                           kits: KitCatalog | None = None, *,
-                          not_before: datetime | None = None) -> list[PushItem]:
+                          not_before: datetime | None = None,
+                          lane: Lane = Lane.BULK) -> list[PushItem]:
     """Add one :class:`PushItem` per item that sells any SKU related to ``skus`` (held back
-    until ``not_before``, if given)."""
+    until ``not_before``, if given), in ``lane``."""
     skus = set(skus)
     if not skus:
         return []
@@ -22,7 +24,7 @@ def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
     items = sorted({row.listing.item_key for row in rows if row.active})
     pushes = [PushItem(account, item_id) for account, item_id in items]
     for push in pushes:
-        uow.jobs.add(push, not_before=not_before)
+        uow.jobs.add(push, not_before=not_before, lane=lane)
     return pushes
 
 

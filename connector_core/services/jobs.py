@@ -29,6 +29,7 @@ from datetime import timedelta
 
 from connector_core.domain.commands import Command
 from connector_core.domain.jobs import StoredJob
+from connector_core.domain.lanes import LANES, in_lane
 from connector_core.ports.clock import Clock
 from connector_core.ports.jobs import JobLedgerSession
 from connector_core.ports.locks import Locks
@@ -84,7 +85,9 @@ class JobRuntime:
                     with self.ledger as uow:
                         jobs = uow.jobs.take_for_dispatch(limit=DISPATCH_BATCH)
                         uow.commit()
-                    self.queue.submit_new([(job.command, _queue_key(job)) for job in jobs])
+                    for lane in LANES:  # urgent first
+                        self.queue.submit_new([(job.command, _queue_key(job)) for job in jobs
+                                               if job.lane is lane], lane=lane)
                     total += len(jobs)
                     if len(jobs) < DISPATCH_BATCH:
                         return total
@@ -138,7 +141,8 @@ class JobRuntime:
         sent = []
         for job in jobs:
             try:
-                self.queue.submit(job.command, dedup_key=_queue_key(job), replace=replace)
+                self.queue.submit(job.command, dedup_key=_queue_key(job), replace=replace,
+                                  lane=job.lane)
             except ConnectionError as exc:
                 log.warning("could not queue %s (%s); the sweeper will", job.dedup_key, exc)
                 break
@@ -152,7 +156,9 @@ class JobRuntime:
 
         A command whose job another runner already claimed (or completed) is skipped, so a
         job delivered twice runs once. Runs of the same dedup key are serialised by a lock:
-        two pushes of one item never interleave their read and their PUT."""
+        two pushes of one item never interleave their read and their PUT. The handler runs
+        in the job's lane (:func:`~connector_core.domain.lanes.in_lane`): the ML rate limiter
+        lets an urgent job's calls go first."""
         with self.ledger as uow:
             stored = uow.jobs.claim(dedup_key=command.dedup_key)
             uow.commit()
@@ -164,7 +170,7 @@ class JobRuntime:
         try:
             with self._locks.hold(f"job:{command.dedup_key}", ttl=self.lease_seconds,
                                   wait=self.job_timeout_seconds) as renew_lock, \
-                    self._heartbeat(stored.id, renew_lock):
+                    self._heartbeat(stored.id, renew_lock), in_lane(stored.lane):
                 outcome = self._handle_retrying_transient(stored.command)
         except BaseException:
             self._metrics.job_finished(kind, "failed", time.perf_counter() - started)

@@ -6,6 +6,7 @@ from attrs import evolve, frozen
 
 from connector_core.domain.commands import PushItem
 from connector_core.domain.holds import desired_holds, plan_hold_changes
+from connector_core.domain.lanes import Lane
 from connector_core.domain.mapping import KitCatalog
 from connector_core.domain.orders import (
     ErpEvent,
@@ -76,7 +77,7 @@ def order_seen(order: Order, *, uow: UnitOfWork) -> OrderSeenResult:
         uow.orders.save(evolve(record, order=order, emitted=record.emitted | set(due)))
         sold = {sku for sku in line_sku.values() if sku is not None}
         touched = sold | {h.sku for h in existing} | set(changes.skus)
-        pushes = queue_pushes_for_skus(uow, touched, kits)
+        pushes = queue_pushes_for_skus(uow, touched, kits, lane=Lane.URGENT)  # a sale's
         unmapped = tuple(key for key, sku in line_sku.items() if sku is None)
         uow.commit()
     return OrderSeenResult(applied=True, events=tuple(due), holds_changed=bool(changes),

@@ -10,29 +10,37 @@ import pytest
 from redis import Redis
 from rq import Queue
 from rq.job import Job
+from rq.serializers import JSONSerializer
 
-from adapters.rq_queue import JOB_ENTRY_POINT, RqTaskQueue
+from adapters.rq_queue import JOB_ENTRY_POINT, RqTaskQueue, lane_queues
 from adapters.serialization import command_to_json
 from adapters.sql.migrate import upgrade
 from config.bootstrap import Connector
 from config.settings import Settings
 from connector_core.domain.commands import PushItem, SyncOrder
 from connector_core.domain.jobs import RETRY_INTERVALS
+from connector_core.domain.lanes import LANES, Lane
 from tests.services import redis_url
 
 
 @pytest.fixture
-def rq_queue() -> Iterator[Queue]:
+def lanes() -> Iterator[dict[Lane, Queue]]:
     connection = Redis.from_url(redis_url())
-    queue = Queue(f"test-relay-{uuid.uuid4().hex[:8]}", connection=connection,
-                  serializer="json")
-    yield queue
-    queue.delete(delete_jobs=True)
+    queues = lane_queues(f"test-relay-{uuid.uuid4().hex[:8]}", connection)
+    yield queues
+    for queue in queues.values():
+        queue.delete(delete_jobs=True)
     connection.close()
 
 
-def test_submit_new_queues_the_lot_with_ids_retries_and_timeout(rq_queue: Queue) -> None:
-    tasks = RqTaskQueue(rq_queue, job_timeout=77)
+@pytest.fixture
+def rq_queue(lanes: dict[Lane, Queue]) -> Queue:
+    return lanes[Lane.BULK]
+
+
+def test_submit_new_queues_the_lot_with_ids_retries_and_timeout(
+        lanes: dict[Lane, Queue], rq_queue: Queue) -> None:
+    tasks = RqTaskQueue(lanes, job_timeout=77)
     commands = [PushItem("main", f"MLA{n}") for n in range(3)] + [SyncOrder("main", 9)]
     tasks.submit_new([(c, f"job-{n}") for n, c in enumerate(commands)])
     assert rq_queue.job_ids == ["job-0", "job-1", "job-2", "job-3"]
@@ -45,13 +53,30 @@ def test_submit_new_queues_the_lot_with_ids_retries_and_timeout(rq_queue: Queue)
     # a later submit of the same key (the sweeper) is absorbed by the queued job
     tasks.submit(commands[0], dedup_key="job-0")
     assert rq_queue.count == 4
+    assert lanes[Lane.URGENT].count == 0
+
+
+def test_each_lane_is_its_own_queue_and_workers_take_urgent_first(
+        lanes: dict[Lane, Queue]) -> None:
+    tasks = RqTaskQueue(lanes)
+    tasks.submit_new([(PushItem("main", f"MLA{n}"), f"job-{n}") for n in range(3)])
+    tasks.submit_new([(SyncOrder("main", 9), "job-9")], lane=Lane.URGENT)
+    tasks.submit(PushItem("main", "MLA7"), dedup_key="job-7", lane=Lane.URGENT)
+    assert lanes[Lane.URGENT].job_ids == ["job-9", "job-7"]
+    assert lanes[Lane.BULK].job_ids == ["job-0", "job-1", "job-2"]
+    assert [q.name for q in tasks.rq_queues] == [lanes[Lane.URGENT].name, lanes[Lane.BULK].name]
+    assert lanes[Lane.URGENT].name == lanes[Lane.BULK].name + "-urgent"
+    taken = Queue.dequeue_any(tasks.rq_queues, timeout=None,
+                              connection=lanes[Lane.BULK].connection, serializer=JSONSerializer)
+    assert taken is not None and taken[0].id == "job-9"
 
 
 def test_submit_new_raises_connection_error_when_redis_is_unreachable() -> None:
     queue = Queue("nowhere", connection=Redis(port=1, socket_connect_timeout=0.2),
                   serializer="json")
     with pytest.raises(ConnectionError, match="could not queue 1 jobs"):
-        RqTaskQueue(queue).submit_new([(PushItem("main", "MLA1"), "job-1")])
+        RqTaskQueue(dict.fromkeys(LANES, queue)).submit_new(
+            [(PushItem("main", "MLA1"), "job-1")])
 
 
 def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]

@@ -94,13 +94,14 @@ class TestRateLimiter:
         for _ in range(25):
             limiter.acquire()
             stamps.append(time.time())
-        assert max_in_any_second(stamps) == 10
-        assert 2.0 < time.monotonic() - started < 3.0  # 25 at 10/s: two full waits
+        # 10 per 1.1 s, a grant every 0.11 s
+        assert 9 <= max_in_any_second(stamps) <= 10
+        assert 2.5 < time.monotonic() - started < 3.2
 
     def test_fractional_rates(self) -> None:
         slow = SharedRateLimiter(0.5, key=f"t-{uuid.uuid4().hex}")
-        assert (slow.item.amount, slow.item.get_expiry()) == (1, 2.1)
-        assert SharedRateLimiter(2.7).item.amount == 2
+        assert (slow.amount, slow.window) == (1, 2.1)
+        assert SharedRateLimiter(2.7).amount == 2
         with pytest.raises(ValueError, match="> 0"):
             SharedRateLimiter(0)
         with pytest.raises(ValueError, match="memcached"):

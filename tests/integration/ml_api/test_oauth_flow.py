@@ -63,7 +63,7 @@ def test_build_ml_api_wires_one_client(sandbox: RunningSandbox) -> None:
         assert [v.seller_sku for v in item.variations] == ["TEE-BLK-M", "TEE-BLK-L",
                                                           "TEE-WHT-M"]
         assert ml.gateway.missed_notifications(ACCOUNT) == []
-        assert ml.limiter.item.amount == 50
+        assert ml.limiter.amount == 50
 
 
 @pytest.mark.integration

@@ -48,10 +48,10 @@ class RecordingQueue:
         self.submitted: list[Any] = []
 
     def submit(self, command: Any, *, dedup_key: str | None = None,
-               replace: bool = False) -> None:
+               replace: bool = False, lane: Any = None) -> None:
         self.submitted.append(command)
 
-    def submit_new(self, jobs: Any) -> None:
+    def submit_new(self, jobs: Any, *, lane: Any = None) -> None:
         self.submitted.extend(command for command, _ in jobs)
 
 

@@ -24,6 +24,7 @@ from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.commands import PushItem, SyncOrder
 from connector_core.domain.errors import InvalidInput, UnknownAccount
+from connector_core.domain.lanes import Lane
 from connector_core.domain.orders import OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport
@@ -82,6 +83,32 @@ class TestJobDispatcherApi:
         with uow:
             assert [j.dedup_key for j in uow.jobs.waiting()] == ["order-main-7",
                                                                  "push-main-MLA1"]
+
+    def test_an_urgent_twin_promotes_a_waiting_bulk_job_back_to_the_relays(
+            self, sql_uow: SqlAlchemyUnitOfWork, clock: FixedClock) -> None:
+        uow = sql_uow
+        later = clock.now() + timedelta(seconds=30)
+        with uow:
+            assert uow.jobs.add(PushItem("main", "MLA1"))  # a push: bulk by default
+            assert uow.jobs.add(PushItem("main", "MLA2"), not_before=later)
+            assert uow.jobs.add(SyncOrder("main", 7))  # reading an order: urgent
+            uow.commit()
+        with uow:
+            taken = {j.dedup_key: j.lane for j in uow.jobs.take_for_dispatch()}
+            uow.commit()
+        assert taken == {"push-main-MLA1": Lane.BULK, "order-main-7": Lane.URGENT}
+        with uow:  # a sale's pushes join both: urgent, due now, for the relays again
+            assert not uow.jobs.add(PushItem("main", "MLA1"), lane=Lane.URGENT)
+            assert not uow.jobs.add(PushItem("main", "MLA2"), lane=Lane.URGENT)
+            assert not uow.jobs.add(PushItem("main", "MLA1"))  # bulk joining keeps it urgent
+            uow.commit()
+        with uow:
+            again = {j.dedup_key: j.lane for j in uow.jobs.take_for_dispatch()}
+            uow.commit()
+        assert again == {"push-main-MLA1": Lane.URGENT, "push-main-MLA2": Lane.URGENT}
+        with uow:
+            claimed = uow.jobs.claim(dedup_key="push-main-MLA1")
+            assert claimed is not None and claimed.lane is Lane.URGENT
 
     def test_due_lists_undispatched_or_long_dispatched_jobs(
             self, sql_uow: SqlAlchemyUnitOfWork, clock: FixedClock) -> None:

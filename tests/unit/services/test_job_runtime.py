@@ -1,12 +1,15 @@
 """The job runtime on fakes: dispatch, claims, retries, dead letters, the sweep, bursts."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 
+from adapters.inprocess_queue import InProcessTaskQueue
 from connector_core.domain.commands import Command, PushItem, SyncOrder
 from connector_core.domain.jobs import MAX_ATTEMPTS
+from connector_core.domain.lanes import Lane, running_lane
 from connector_core.services.jobs import DISPATCH_BATCH, JobRuntime
 from tests.fakes import CountingMetrics, FakeLocks, FakeUnitOfWork, FixedClock, InMemoryTaskQueue
 
@@ -162,15 +165,15 @@ def test_a_queue_that_is_down_leaves_the_jobs_to_the_sweep(uow, clock, handlers)
     class DownQueue(InMemoryTaskQueue):
         down = True
 
-        def submit_new(self, jobs):
+        def submit_new(self, jobs, *, lane=Lane.BULK):
             if self.down:
                 raise ConnectionError("redis is down")
-            super().submit_new(jobs)
+            super().submit_new(jobs, lane=lane)
 
-        def submit(self, command, *, dedup_key=None, replace=False):
+        def submit(self, command, *, dedup_key=None, replace=False, lane=Lane.BULK):
             if self.down:
                 raise ConnectionError("redis is down")
-            super().submit(command, dedup_key=dedup_key, replace=replace)
+            super().submit(command, dedup_key=dedup_key, replace=replace, lane=lane)
 
     queue = DownQueue()
     jobs = runtime(uow, clock, handlers, queue=queue)
@@ -228,3 +231,41 @@ def test_a_live_runner_renews_its_claim_and_its_lock_while_the_job_runs(uow, clo
     assert jobs.run(PushItem("main", "MLA1")).endswith("ok")
     assert locks.renewed[:2] == ["job:push-main-MLA1"] * 2
     assert seen == [clock.now()], "the claim counts from the last heartbeat"
+
+
+def test_jobs_go_to_their_lane_and_run_in_it(uow, clock, handlers):
+    queue = InMemoryTaskQueue()
+    jobs = runtime(uow, clock, handlers, queue=queue)
+    seen: list[Lane] = []
+    jobs._handlers = {PushItem: lambda c: seen.append(running_lane()) or "ok",
+                      SyncOrder: lambda c: seen.append(running_lane()) or "ok"}
+    with uow:
+        uow.jobs.add(PushItem("main", "MLA1"))  # an ERP report's push: bulk
+        uow.jobs.add(PushItem("main", "MLA2"), lane=Lane.URGENT)  # a sale's push
+        uow.jobs.add(SyncOrder("main", 7))  # reading an order: urgent
+        uow.commit()
+    assert jobs.dispatch() == 3
+    assert queue.lanes == {"push-main-MLA1": Lane.BULK, "push-main-MLA2": Lane.URGENT,
+                           "order-main-7": Lane.URGENT}
+    for command in [PushItem("main", "MLA1"), PushItem("main", "MLA2"), SyncOrder("main", 7)]:
+        jobs.run(command)
+    assert seen == [Lane.BULK, Lane.URGENT, Lane.URGENT]
+    assert running_lane() is Lane.BULK  # outside a job
+
+
+def test_the_in_process_queue_runs_urgent_work_first():
+    ran: list[str] = []
+    gate = threading.Event()
+
+    def run(command):
+        gate.wait(5)
+        ran.append(command.dedup_key)
+
+    queue = InProcessTaskQueue(run)
+    queue.submit_new([(PushItem("main", f"MLA{n}"), f"job-{n}") for n in range(3)])
+    queue.submit(SyncOrder("main", 7), lane=Lane.URGENT)
+    gate.set()
+    queue.join()
+    # the first bulk job may already have been taken when the order arrived
+    assert ran.index("order-main-7") <= 1
+    assert [k for k in ran if k != "order-main-7"] == [f"push-main-MLA{n}" for n in range(3)]
