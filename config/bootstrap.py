@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from redis import Redis
@@ -22,7 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from adapters.ml_api.factory import MlApi, build_ml_api
+from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import authorization_url
+from adapters.ml_api.user_products import MlUserProducts
 from adapters.queues import RETRY_INTERVALS, InProcessTaskQueue, RqTaskQueue
 from adapters.redis_locks import RedisLocks
 from adapters.sql.engine import is_transient, make_engine, make_session_factory
@@ -39,6 +41,7 @@ from connector_core.domain.commands import (
     ProcessNotification,
     PushItem,
     Reconcile,
+    RefreshUserProducts,
     SyncOrder,
 )
 from connector_core.domain.errors import InvalidInput, UnknownAccount
@@ -57,6 +60,8 @@ from connector_core.services.retention import (
     Retention,
     purge_expired,
 )
+from connector_core.services.up_jobs import UpJobs
+from connector_core.up_ports import UserProductsGateway
 from erp_bridge import ErpBridge
 from webhook_app.metrics import JOB_SECONDS, JOBS, ML_CALLS, PUSHES
 
@@ -361,8 +366,23 @@ class Connector:
                          command.dedup_key, type(exc).__name__)
         raise AssertionError("unreachable")
 
+    @property
+    def user_products(self) -> UserProductsGateway | None:
+        """ML's User Products endpoints (None with a gateway given by a test: classic only)."""
+        if isinstance(self._gateway, HttpxMercadoLibreGateway) or self._gateway is None:
+            return MlUserProducts(cast(HttpxMercadoLibreGateway, self.gateway).transport)
+        return None
+
     def handle(self, command: Command) -> str:
         """Run one command's use case (no claiming: see :meth:`run_job`)."""
+        ups = self.user_products
+        if ups is not None:
+            jobs = UpJobs(self.uow, self.gateway, ups, self.clock, self.locks)
+            if jobs.handles(command):
+                said, pushed = jobs.run(command)
+                if not isinstance(command, RefreshUserProducts):
+                    PUSHES.labels(outcome=pushed.value if pushed else "no change").inc()
+                return said
         if isinstance(command, PushItem):
             result = push_item(command, uow=self.uow, marketplace=self.gateway,
                                clock=self.clock)

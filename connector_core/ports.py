@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.audit import AuditEntry
@@ -21,6 +21,9 @@ from connector_core.domain.orders import ErpEvent, Order, OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy
 from connector_core.domain.stock import Hold, StockReport
+
+if TYPE_CHECKING:
+    from connector_core.up_ports import UserProductRepository
 
 
 class Clock(Protocol):
@@ -312,6 +315,9 @@ class UnitOfWork(Protocol):
 
     @property
     def checkpoints(self) -> CheckpointRepository: ...
+
+    @property
+    def user_products(self) -> "UserProductRepository": ...
 
 
     def __enter__(self) -> Self: ...

@@ -131,6 +131,8 @@ def item_to_domain(wire: MlItem) -> MarketItem:
         sub_status=sub_status,
         title=wire.title,
         last_updated=wire.last_updated,
+        user_product_id=wire.user_product_id,
+        tags=wire.tags,
     )
 
 
@@ -154,6 +156,7 @@ def order_to_domain(wire: MlOrder, account: str) -> Order:
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 currency_id=line.currency_id or wire.currency_id,
+                origin_node=line.stock.node_id if line.stock is not None else None,
             ) for line in wire.order_items]
         return Order(
             id=wire.id,

@@ -98,7 +98,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from connector_core.domain.commands import PushItem
+    from connector_core.services.up_model import pushes_for_items
 
     if not args.all and not args.sku:
         raise InvalidInput("give --sku SKU or --all")
@@ -112,8 +112,8 @@ def _sync(args: argparse.Namespace) -> int:
             if not rows:
                 raise InvalidInput(f"SKU {args.sku!r} is not on any mapping row or kit")
             items = sorted({r.listing.item_key for r in rows if r.active})
-        for account, item_id in items:
-            uow.jobs.add(PushItem(account, item_id))
+        for push in pushes_for_items(uow, items):  # one per User Product
+            uow.jobs.add(push)
         uow.commit()
     connector.dispatch()
     _wait_in_process(connector)

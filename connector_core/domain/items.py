@@ -44,6 +44,8 @@ class MarketItem:
     sub_status: tuple[str, ...] = field(default=(), converter=_strings)
     title: str = ""
     last_updated: str | None = None
+    user_product_id: str | None = None  # the UP this item sells (UP sellers, ml_api.md §2.5)
+    tags: tuple[str, ...] = field(default=(), converter=_strings)
 
     @property
     def has_variations(self) -> bool:

@@ -10,6 +10,7 @@ from connector_core.domain.errors import UnknownAccount
 from connector_core.domain.notifications import ITEM_TOPICS, ORDER_TOPICS, Notification
 from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
 from connector_core.services.order_seen import OrderSeenResult, order_seen
+from connector_core.services.up_notifications import UP_TOPICS, route_up_notification
 
 
 @frozen
@@ -36,6 +37,9 @@ def _route(notification: Notification, uow: UnitOfWork) -> Routing:
         if not uow.mappings.rows_for_item(account.name, resource_id):
             return Routing(None, f"item {resource_id} is not mapped")
         return Routing(PushItem(account.name, resource_id))
+    if notification.topic in UP_TOPICS:
+        command, ignored = route_up_notification(notification, account, uow)
+        return Routing(command, ignored)
     return Routing(None, f"topic {notification.topic!r} is recorded, not processed")
 
 
