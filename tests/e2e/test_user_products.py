@@ -96,9 +96,9 @@ def calls(sandbox, since=0.0):
             if not c["path"].startswith("/oauth")]
 
 
-def sell(sandbox, client, item_id, quantity, store_id, status="paid"):
+def sell(sandbox, client, item_id, quantity, store_id):
     order = httpx.post(f"{sandbox.url}/_sandbox/orders", json={
-        "seller_id": MULTI, "item_id": item_id, "quantity": quantity, "status": status,
+        "seller_id": MULTI, "item_id": item_id, "quantity": quantity, "status": "paid",
         "store_id": store_id, "notify": False}).json()["order"]
     notify(client, f"/orders/{order['id']}", "orders_v2")
     return order["id"]
