@@ -92,3 +92,16 @@ def register_stores(acc: Any) -> None:
     stores.add_argument("name")
     stores.add_argument("--json", action="store_true", help="print JSON")
     stores.set_defaults(handler=_stores)
+
+
+def replacements_finder(connector: Any) -> Any:
+    """``replacements(account, sku)`` for ``mappings verify``: the items a migration made
+    that sell ``sku`` (as the connector recorded them), else the seller's open items that
+    ML finds under that SKU."""
+    def replacements(account: Any, sku: str) -> list[str]:
+        with connector.uow as uow:
+            recorded = uow.user_products.migrated_in(account.name, [sku]).get(sku, [])
+        if recorded:
+            return list(recorded)
+        return list(connector.user_products.items_by_sku(account, sku))
+    return replacements

@@ -72,6 +72,10 @@ class UserProductsGateway(Protocol):
         """``GET /users/{id}/items/search?user_product_id=A,B`` (every page)."""
         ...
 
+    def items_by_sku(self, account: Account, sku: str) -> list[str]:
+        """The seller's active items whose SELLER_SKU is ``sku`` (first page)."""
+        ...
+
     def get_stock(self, account: Account, user_product_id: str) -> UpStock:
         """``GET /user-products/{id}/stock`` with its ``x-version``."""
         ...

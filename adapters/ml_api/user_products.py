@@ -109,6 +109,13 @@ class MlUserProducts:
                     break
         return found
 
+    def items_by_sku(self, account: Account, sku: str) -> list[str]:
+        path = f"/users/{int(account.user_id)}/items/search"
+        what = f"GET {path}?seller_sku=..."
+        data = response_json(self._http.call(account.name, "GET", path, what, params={
+            "seller_sku": sku, "status": "active", "limit": SEARCH_PAGE}), what)
+        return [str(i) for i in data.get("results") or []] if isinstance(data, dict) else []
+
     def get_stock(self, account: Account, user_product_id: str) -> UpStock:
         path = f"{_up_path(user_product_id)}/stock"
         what = f"GET {path}"
