@@ -154,6 +154,8 @@ def _jobs(args: argparse.Namespace) -> int:
     rows that used up their attempts."""
     if args.action == "retry" and not args.all and not args.id:
         raise InvalidInput("give a job ID or --all")
+    if args.action == "retry" and not args.all:
+        _row_id(args.id)  # every job id is job-N, on Redis as in-process
     # re-running jobs calls ML: the key must decrypt the tokens; listing them needs no key
     connector = _connector_with_tokens() if args.action == "retry" else _connector()
     if connector.redis is None:
