@@ -202,3 +202,30 @@ def test_a_seller_without_multi_origin_gets_one_item_write_per_up(world):
     made = calls(sandbox, started)
     assert made == [("GET", "/items"), ("PUT", "/items/MLA51")]
     assert [sandbox.state.items[f"MLA5{n}"]["available_quantity"] for n in (1, 2, 3)] == [7] * 3
+
+
+def test_the_seller_stores_are_listed_from_ml(world):
+    connector, _, _ = world
+    with connector.uow as uow:
+        account = uow.accounts.get("multi")
+    found = connector.user_products.stores(account)
+    assert [(s.id, s.network_node_id, s.stock_location) for s in found] == [
+        ("70001", "ARP70001", True), ("70002", "ARP70002", True)]
+
+
+def test_a_store_ml_refuses_is_audited_and_nothing_else_written(world):
+    connector, sandbox, _ = world
+    with connector.uow as uow:  # the admin maps a warehouse to a store that is not the seller's
+        account = uow.accounts.get("multi")
+        uow.accounts.upsert(Account("multi", MULTI, "MLA", warehouses=account.warehouses,
+                                    stores=(STORES[0], StoreRef("south", "79999", "ARP79999"))))
+        uow.commit()
+    connector.bridge.stock_changed(updates=[
+        {"sku": "MATE", "quantity": 6, "warehouse": "north"},
+        {"sku": "MATE", "quantity": 2, "warehouse": "south"}])
+    settle(connector, sandbox)
+    assert stores(sandbox) == {"70001": 1, "70002": 1}, "nothing half-applied"
+    with connector.uow as uow:
+        (entry,) = [e for e in uow.audit.entries(account="multi", item_id=UP, limit=5)
+                    if e.action == "push-stock"]
+    assert entry.outcome.value == "rejected" and "79999" in entry.reason
