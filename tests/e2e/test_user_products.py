@@ -2,11 +2,13 @@
 gets rule 1 per store through sales, cancellations, accounted orders and 409 races; a UP
 seller without multi-origin stock gets one write per UP; a migration strands no mapping."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import text
 
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
@@ -54,7 +56,8 @@ TABLE = MappingTable([*(MappingRow("MATE", Listing("multi", f"MLA3{n}")) for n i
 
 
 @pytest.fixture
-def world(tmp_path):
+def world(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")  # for the CLI
     sandbox = start_sandbox()
     httpx.post(f"{sandbox.url}/_sandbox/seed", json=SEED).raise_for_status()
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", ml_api_url=sandbox.url,
@@ -229,3 +232,27 @@ def test_a_store_ml_refuses_is_audited_and_nothing_else_written(world):
         (entry,) = [e for e in uow.audit.entries(account="multi", item_id=UP, limit=5)
                     if e.action == "push-stock"]
     assert entry.outcome.value == "rejected" and "79999" in entry.reason
+
+
+def test_the_cli_shows_the_model_refreshes_it_and_lists_the_stores(world, capsys):
+    from config import jobs
+    from config.cli import main
+
+    connector, _, _ = world
+    jobs.use(connector)
+    with connector.uow as uow:  # forget what the fixture read: `--refresh` reads it again
+        uow.session.execute(text("DELETE FROM ml_seller_models"))
+        uow.commit()
+    assert main(["accounts", "list", "--json"]) == 0
+    assert {a["name"]: a["model"] for a in json.loads(capsys.readouterr().out)} == {
+        "multi": "unknown", "single": "unknown"}
+    assert main(["accounts", "list", "--refresh"]) == 0
+    out, err = capsys.readouterr()
+    assert "multi: user products, multi-origin; 3 mapped item(s) on 1 user product(s)" in err
+    lines = dict(line.split("\t", 1) for line in out.splitlines())
+    assert "\tuser products, multi-origin\t" in lines["multi"]
+    assert "\tuser products\t" in lines["single"]
+    assert main(["accounts", "stores", "multi"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "70001\tARP70001\tStore 70001\twarehouse north",
+        "70002\tARP70002\tStore 70002\twarehouse south"]
