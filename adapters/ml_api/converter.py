@@ -6,6 +6,7 @@ become ``Decimal`` through their text (never through binary floats), ids are Pyt
 naming it, e.g. ``item: required field missing @ $.status``.
 """
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,9 @@ SKU_ATTRIBUTE = "SELLER_SKU"
 
 class MlPayloadError(ValueError):
     """An ML payload the connector cannot use; the message names the offending field."""
+
+
+_NODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _decimal(value: Any, _type: type) -> Decimal:
@@ -141,6 +145,12 @@ def parse_item(data: Any) -> MarketItem:
     return item_to_domain(structure(data, MlItem, "item"))
 
 
+def _node(value: str | None) -> str | None:
+    """An ML network node id, or None (unknown: the hold counts against every warehouse)
+    when ML sends none or something that is not one."""
+    return value if value is not None and _NODE.fullmatch(value) else None
+
+
 def order_to_domain(wire: MlOrder, account: str) -> Order:
     last_updated = (wire.last_updated or wire.date_last_updated or wire.date_closed
                     or wire.date_created)
@@ -156,7 +166,7 @@ def order_to_domain(wire: MlOrder, account: str) -> Order:
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 currency_id=line.currency_id or wire.currency_id,
-                origin_node=line.stock.node_id if line.stock is not None else None,
+                origin_node=_node(line.stock.node_id if line.stock is not None else None),
             ) for line in wire.order_items]
         return Order(
             id=wire.id,
