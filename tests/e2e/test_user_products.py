@@ -1,6 +1,7 @@
 """User Products end to end, through the sandbox: a multi-origin seller with two warehouses
-gets rule 1 per store through sales, cancellations, accounted orders and 409 races; a UP
-seller without multi-origin stock gets one write per UP; a migration strands no mapping."""
+gets rule 1 per store through sales (of known and unknown origin), cancellations, accounted
+orders, ML-side changes and 409 races; a UP seller without multi-origin stock gets one write
+per UP; the CLI shows the model and the stores (migrations: test_up_migration.py)."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -256,3 +257,31 @@ def test_the_cli_shows_the_model_refreshes_it_and_lists_the_stores(world, capsys
     assert capsys.readouterr().out.splitlines() == [
         "70001\tARP70001\tStore 70001\twarehouse north",
         "70002\tARP70002\tStore 70002\twarehouse south"]
+
+
+def test_a_sale_of_unknown_origin_counts_against_every_warehouse(world):
+    connector, sandbox, client = world
+    connector.bridge.stock_changed(updates=[
+        {"sku": "MATE", "quantity": 10, "warehouse": "north"},
+        {"sku": "MATE", "quantity": 4, "warehouse": "south"}])
+    settle(connector, sandbox)
+    httpx.post(f"{sandbox.url}/_sandbox/user-products/{UP}/stock", json={
+        "locations": [{"type": "meli_facility", "quantity": 5}],
+        "notify": False}).raise_for_status()  # Full inbound
+    order = httpx.post(f"{sandbox.url}/_sandbox/orders", json={
+        "seller_id": MULTI, "item_id": "MLA31", "quantity": 3, "status": "paid",
+        "logistic_type": "fulfillment", "notify": False}).json()["order"]
+    assert "stock" not in order["order_items"][0]
+    notify(client, f"/orders/{order['id']}", "orders_v2")
+    settle(connector, sandbox)
+    with connector.uow as uow:
+        (hold,) = uow.stock.holds_for_order(order["id"])
+        assert hold.origin_node is None
+    assert stores(sandbox) == {"70001": 7, "70002": 1}
+
+    connector.bridge.order_accounted(order["id"])
+    connector.bridge.stock_changed(updates=[
+        {"sku": "MATE", "quantity": 10, "warehouse": "north"},
+        {"sku": "MATE", "quantity": 4, "warehouse": "south"}])
+    settle(connector, sandbox)
+    assert stores(sandbox) == {"70001": 10, "70002": 4}
