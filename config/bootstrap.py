@@ -372,14 +372,12 @@ class Connector:
 
     def handle(self, command: Command) -> str:
         """Run one command's use case (no claiming: see :meth:`run_job`)."""
-        ups = self.user_products
-        if ups is not None:
-            jobs = UpJobs(self.uow, self.gateway, ups, self.clock, self.locks)
-            if jobs.handles(command):
-                said, pushed = jobs.run(command)
-                if not isinstance(command, RefreshUserProducts):
-                    PUSHES.labels(outcome=pushed.value if pushed else "no change").inc()
-                return said
+        if UpJobs.handles(command) and (ups := self.user_products) is not None:
+            said, pushed = UpJobs(self.uow, self.gateway, ups, self.clock,
+                                  self.locks).run(command)
+            if not isinstance(command, RefreshUserProducts):
+                PUSHES.labels(outcome=pushed.value if pushed else "no change").inc()
+            return said
         if isinstance(command, PushItem):
             result = push_item(command, uow=self.uow, marketplace=self.gateway,
                                clock=self.clock)

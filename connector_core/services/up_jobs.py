@@ -31,7 +31,8 @@ class UpJobs:
     clock: Clock
     locks: Locks | None = None  # serialises a routed push with its UP's own jobs
 
-    def handles(self, command: Command) -> bool:
+    @staticmethod
+    def handles(command: Command) -> bool:
         return isinstance(command, PushItem | PushUserProduct | RefreshUserProducts)
 
     def run(self, command: Command) -> tuple[str, AuditOutcome | None]:
