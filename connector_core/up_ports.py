@@ -85,3 +85,8 @@ class UserProductsGateway(Protocol):
         """``PUT .../stock/type/seller_warehouse`` with ``x-version: version``."""
         ...
 
+    def put_selling_address(self, account: Account, user_product_id: str, quantity: int,
+                            version: int) -> UpStock:
+        """``PUT .../stock/type/selling_address`` ``{quantity}`` with ``x-version``."""
+        ...
+

@@ -137,6 +137,7 @@ def item_to_domain(wire: MlItem) -> MarketItem:
         last_updated=wire.last_updated,
         user_product_id=wire.user_product_id,
         tags=wire.tags,
+        logistic_type=wire.shipping.logistic_type if wire.shipping is not None else None,
     )
 
 

@@ -124,10 +124,19 @@ class MlUserProducts:
 
     def put_store_stock(self, account: Account, user_product_id: str,
                         writes: Sequence[StoreWrite], version: int) -> UpStock:
-        path = f"{_up_path(user_product_id)}/stock/type/seller_warehouse"
-        what = f"PUT {path}"
         body = {"locations": [{"store_id": w.store_id, "network_node_id": w.network_node_id,
                                "quantity": w.quantity} for w in writes]}
+        return self._put_stock(account, user_product_id, "seller_warehouse", body, version)
+
+    def put_selling_address(self, account: Account, user_product_id: str, quantity: int,
+                            version: int) -> UpStock:
+        return self._put_stock(account, user_product_id, "selling_address",
+                               {"quantity": int(quantity)}, version)
+
+    def _put_stock(self, account: Account, user_product_id: str, kind: str,
+                   body: dict[str, Any], version: int) -> UpStock:
+        path = f"{_up_path(user_product_id)}/stock/type/{kind}"
+        what = f"PUT {path}"
         try:
             response = self._http.call(account.name, "PUT", path, what, json=body,
                                        headers={"x-version": str(int(version))})

@@ -28,6 +28,11 @@ class MlVariation:
 
 
 @frozen
+class MlShipping:
+    logistic_type: str | None = None
+
+
+@frozen
 class MlItem:
     id: str
     site_id: str
@@ -44,6 +49,7 @@ class MlItem:
     last_updated: str | None = None
     user_product_id: str | None = None
     tags: list[str] = field(factory=list)
+    shipping: MlShipping | None = None
 
 
 @frozen

@@ -27,6 +27,7 @@ UP_SELLER_TAG = "user_product_seller"
 MULTI_ORIGIN_TAG = "warehouse_management"
 MIGRATION_TAG = "variations_migration_uptin"
 SELLER_WAREHOUSE = "seller_warehouse"
+SELLING_ADDRESS = "selling_address"
 MELI_FACILITY = "meli_facility"
 
 
@@ -89,6 +90,11 @@ class UpStock:
     user_product_id: str
     version: int
     locations: tuple[UpLocation, ...] = field(converter=_locations)
+
+    def selling_address(self) -> int | None:
+        """The seller's own stock beside Full (Full + Flex), None when the UP has none."""
+        return next((loc.quantity for loc in self.locations if loc.type == SELLING_ADDRESS),
+                    None)
 
     def store_quantity(self, store_id: str) -> int | None:
         return next((loc.quantity for loc in self.locations

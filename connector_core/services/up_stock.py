@@ -2,11 +2,14 @@
 
 The UP's mapped items share one stock figure (rule 1 over their SKU), written once: through
 one of its items (always the same one, the lowest id, so ML's replication to the others never
-races a second write) when the seller has no multi-origin stock, or per store through
-``/user-products/{id}/stock`` otherwise (the version read, written with, and re-read on a
-409, recomputing rule 1 each time). Prices stay per item: each item gets its own decision and
-a PUT only when its price moves. Reads are one multiget for the items (20 a call) and, for
-multi-origin, one read of the UP's stock: the calls do not grow with the items of the UP.
+races a second write) when the seller has no multi-origin stock; as the UP's
+``selling_address`` when ML's Full holds part of its stock (Full + Flex: ML refuses the item
+write then); per store otherwise. Both of the latter go through ``/user-products/{id}/stock``:
+the version read, written with, and re-read on a 409, recomputing rule 1 each time. Full's
+own stock (``meli_facility``) is never written. Prices stay per item: each item gets its own
+decision and a PUT only when its price moves. Reads are one multiget for the items (20 a
+call) and, through the stock resource, one read of the UP's stock: the calls do not grow
+with the items of the UP.
 """
 
 from collections.abc import Sequence
@@ -38,7 +41,8 @@ from connector_core.services.push_item import cost_of
 from connector_core.services.up_model import record_items
 from connector_core.up_ports import UserProductsGateway, VersionConflict
 
-MAX_VERSION_ATTEMPTS = 5  # reads of the UP's stock per push before the job is retried later
+MAX_VERSION_ATTEMPTS = 5
+FULFILLMENT = "fulfillment"  # reads of the UP's stock per push before the job is retried later
 
 
 @frozen
@@ -163,25 +167,27 @@ def push_user_product(cmd: PushUserProduct, *, uow: UnitOfWork, marketplace: Mar
             update = _price_update(uow, row, item, problems) if item is not None else None
             if update is not None:
                 updates[update.item_id] = update
+    full = False  # Full + Flex: the seller's part is written on the stock resource
     if not multi and wanted.figure is not None and items:
         writer = items[min(items)]
-        if writer.available_quantity != wanted.figure:
+        full = writer.logistic_type == FULFILLMENT
+        if not full and writer.available_quantity != wanted.figure:
             base = updates.get(writer.id, ItemUpdate(item_id=writer.id))
             updates[writer.id] = evolve(base, available_quantity=wanted.figure)
     why = f"rule 1 for {up_id}: " + (
         str(wanted.per_warehouse) if multi else str(wanted.figure)) + "".join(
         f"; {p}" for p in problems)
-    item_writes, rejected = _send_updates(account, updates, items, why,
-                                          marketplace=marketplace, audit=audit)
-    stock_writes = 0
-    if multi and wanted.per_warehouse and items:
-        stock_writes, refused = _write_stores(cmd, account, rows, ups=ups, uow=uow, audit=audit)
+    sent = _send_updates(account, updates, items, why, marketplace=marketplace, audit=audit)
+    rejected, stock_writes = sent.rejected, 0
+    if items and (wanted.per_warehouse if multi else full or sent.has_full_stock):
+        stock_writes, refused = _write_stock(up_id, account, rows, multi=multi, ups=ups,
+                                             uow=uow, audit=audit)
         rejected = rejected or refused
-    if not (item_writes or stock_writes or rejected) and problems:
+    if not (sent.writes or stock_writes or rejected) and problems:
         audit(up_id, "push", AuditOutcome.SKIPPED, "; ".join(problems), before={}, after={})
     outcome = (AuditOutcome.REJECTED if rejected else AuditOutcome.SENT
-               if item_writes or stock_writes else AuditOutcome.SKIPPED if problems else None)
-    return UpPushResult(outcome, item_writes, stock_writes, tuple(problems))
+               if sent.writes or stock_writes else AuditOutcome.SKIPPED if problems else None)
+    return UpPushResult(outcome, sent.writes, stock_writes, tuple(problems))
 
 
 def _read_items(account: Account, up_id: str, rows: Sequence[MappingRow], *,
@@ -204,11 +210,19 @@ def _read_items(account: Account, up_id: str, rows: Sequence[MappingRow], *,
     return items
 
 
+@frozen
+class _Sent:
+    writes: int
+    rejected: bool
+    has_full_stock: bool  # ML refused the stock on the item: Full holds some of it
+
+
 def _send_updates(account: Account, updates: dict[str, ItemUpdate],
                   items: dict[str, MarketItem], why: str, *, marketplace: MarketplaceGateway,
-                  audit: _Audit) -> tuple[int, bool]:
-    """One PUT per item update; (sent, any rejected)."""
-    sent, rejected = 0, False
+                  audit: _Audit) -> _Sent:
+    """One PUT per item update. A stock write ML refuses because the UP has Full stock is
+    sent again without it (its price still goes) and left to the stock resource."""
+    sent, rejected, full = 0, False, False
     for update in updates.values():
         before = {"price": str(items[update.item_id].price),
                   "available_quantity": items[update.item_id].available_quantity}
@@ -218,6 +232,14 @@ def _send_updates(account: Account, updates: dict[str, ItemUpdate],
         try:
             marketplace.update_item(account, update)
         except MarketplaceRejected as exc:
+            if update.available_quantity is not None and FULFILLMENT in str(exc).lower():
+                full = True
+                if update.price is not None:
+                    retry = evolve(update, available_quantity=None)
+                    again = _send_updates(account, {update.item_id: retry}, items, why,
+                                          marketplace=marketplace, audit=audit)
+                    sent, rejected = sent + again.writes, rejected or again.rejected
+                continue
             rejected = True
             audit(update.item_id, "push", AuditOutcome.REJECTED, f"{why}; ML rejected: {exc}",
                   before=before, after=after, response={
@@ -225,26 +247,39 @@ def _send_updates(account: Account, updates: dict[str, ItemUpdate],
             continue
         sent += 1
         audit(update.item_id, "push", AuditOutcome.SENT, why, before=before, after=after)
-    return sent, rejected
+    return _Sent(sent, rejected, full)
 
 
-def _write_stores(cmd: PushUserProduct, account: Account, rows: Sequence[MappingRow], *,
-                  ups: UserProductsGateway, uow: UnitOfWork, audit: _Audit) -> tuple[int, bool]:
-    """Per-store stock through the UP stock resource: read the version, write with it, and
-    on a 409 read again and recompute rule 1. Returns (writes, rejected)."""
-    up_id = cmd.user_product_id
+def _write_stock(up_id: str, account: Account, rows: Sequence[MappingRow], *, multi: bool,
+                 ups: UserProductsGateway, uow: UnitOfWork, audit: _Audit) -> tuple[int, bool]:
+    """The UP's stock through its stock resource: per store (multi-origin), or the seller's
+    own part beside Full (``selling_address``). Read the version, write with it, and on a
+    409 read again and recompute rule 1. Returns (writes, rejected)."""
     for _attempt in range(MAX_VERSION_ATTEMPTS):
         stock = ups.get_stock(account, up_id)
         with uow:
-            wanted = _wanted(uow, account, rows, multi_origin=True)
-        writes = plan_store_writes(stock, wanted.per_warehouse, account.stores)
-        if not writes:
-            return 0, False
-        after = {"locations": [{"store_id": w.store_id, "quantity": w.quantity}
-                               for w in writes]}
-        reason = f"rule 1 per warehouse for {up_id}: {wanted.per_warehouse}"
+            wanted = _wanted(uow, account, rows, multi)
+        if multi:
+            writes = plan_store_writes(stock, wanted.per_warehouse, account.stores)
+            if not writes:
+                return 0, False
+            after: dict[str, Any] = {"locations": [
+                {"store_id": w.store_id, "quantity": w.quantity} for w in writes]}
+            reason = f"rule 1 per warehouse for {up_id}: {wanted.per_warehouse}"
+        else:
+            if wanted.figure is None or stock.selling_address() == wanted.figure:
+                return 0, False
+            if stock.selling_address() is None:
+                audit(up_id, "push-stock", AuditOutcome.SKIPPED, f"{up_id} has no "
+                      f"selling_address stock beside Full: nothing of the seller's to write",
+                      before=_stock_dict(stock), after={})
+                return 0, False
+            after = {"selling_address": wanted.figure}
+            reason = f"rule 1 for {up_id} (beside Full): {wanted.figure}"
         try:
-            answer = ups.put_store_stock(account, up_id, writes, stock.version)
+            answer = (ups.put_store_stock(account, up_id, writes, stock.version) if multi
+                      else ups.put_selling_address(account, up_id, after["selling_address"],
+                                                   stock.version))
         except VersionConflict:
             continue
         except MarketplaceRejected as exc:

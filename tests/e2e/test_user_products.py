@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 MULTI, SINGLE = 2001, 2003
 UP, UP1 = "MLAU3000000001", "MLAU3000000002"
+FULL_UP, FULL_UP2 = "MLAU3000000003", "MLAU3000000004"
 STORES = (StoreRef("north", "70001", "ARP70001"), StoreRef("south", "70002", "ARP70002"))
 SEED = {
     "app": {"client_id": "123", "client_secret": "shh", "application_id": 555},
@@ -45,6 +46,13 @@ SEED = {
         *({"id": f"MLA5{n}", "seller_id": SINGLE, "title": "Termo", "price": 200,
            "seller_sku": "TERMO", "user_product_id": UP1, "available_quantity": 1}
           for n in (1, 2, 3)),
+        # Full + Flex: ML's warehouse holds 5, the seller's own address 1
+        {"id": "MLA61", "seller_id": SINGLE, "title": "Bombilla", "price": 50,
+         "seller_sku": "BOMBILLA", "user_product_id": FULL_UP, "logistic_type": "fulfillment",
+         "meli_facility": 5, "selling_address": 1},
+        {"id": "MLA62", "seller_id": SINGLE, "title": "Yerbera", "price": 50,
+         "seller_sku": "YERBERA", "user_product_id": FULL_UP2, "meli_facility": 4,
+         "selling_address": 1},  # Full stock the item's logistic type does not tell
     ],
     "tokens": [{"user_id": MULTI, "refresh_token": "TG-seed-2001", "expires_in": 21600},
                {"user_id": SINGLE, "refresh_token": "TG-seed-2003", "expires_in": 21600}],
@@ -53,7 +61,9 @@ ACCOUNTS = [Account("multi", MULTI, "MLA", warehouses=frozenset({"north", "south
                     stores=STORES),
             Account("single", SINGLE, "MLA")]
 TABLE = MappingTable([*(MappingRow("MATE", Listing("multi", f"MLA3{n}")) for n in (1, 2, 3)),
-                      *(MappingRow("TERMO", Listing("single", f"MLA5{n}")) for n in (1, 2, 3))])
+                      *(MappingRow("TERMO", Listing("single", f"MLA5{n}")) for n in (1, 2, 3)),
+                      MappingRow("BOMBILLA", Listing("single", "MLA61")),
+                      MappingRow("YERBERA", Listing("single", "MLA62"))])
 
 
 @pytest.fixture
@@ -285,3 +295,31 @@ def test_a_sale_of_unknown_origin_counts_against_every_warehouse(world):
         {"sku": "MATE", "quantity": 4, "warehouse": "south"}])
     settle(connector, sandbox)
     assert stores(sandbox) == {"70001": 10, "70002": 4}
+
+
+def locations(sandbox, up_id):
+    return {loc["type"]: loc["quantity"]
+            for loc in sandbox.state.user_products[up_id]["locations"]}
+
+
+def test_full_and_flex_write_the_sellers_part_and_never_full(world):
+    connector, sandbox, _ = world
+    started = datetime.now().timestamp()
+    connector.bridge.stock_changed("BOMBILLA", 7)
+    settle(connector, sandbox)
+    assert locations(sandbox, FULL_UP) == {"selling_address": 7, "meli_facility": 5}
+    assert calls(sandbox, started) == [
+        ("GET", "/items"), ("GET", f"/user-products/{FULL_UP}/stock"),
+        ("PUT", f"/user-products/{FULL_UP}/stock/type/selling_address")]
+    assert sandbox.state.items["MLA61"]["available_quantity"] == 12  # ML shows the sum
+
+    # Full stock the item does not announce: ML refuses the item write, the stock resource
+    # takes it in the same push
+    started = datetime.now().timestamp()
+    connector.bridge.stock_changed("YERBERA", 3)
+    settle(connector, sandbox)
+    assert locations(sandbox, FULL_UP2) == {"selling_address": 3, "meli_facility": 4}
+    assert calls(sandbox, started) == [
+        ("GET", "/items"), ("PUT", "/items/MLA62"),
+        ("GET", f"/user-products/{FULL_UP2}/stock"),
+        ("PUT", f"/user-products/{FULL_UP2}/stock/type/selling_address")]
