@@ -102,7 +102,7 @@ def run(kind: str, changes: int) -> dict[int, float]:
                 access_token="", refresh_token=f"TG-bench-{seller}", user_id=seller,
                 expires_at=datetime.now(UTC) - timedelta(seconds=1)))
             if cls is Connector:
-                connector.handle(RefreshUserProducts("up"))  # `accounts list --refresh`
+                connector.jobs.handle(RefreshUserProducts("up"))  # `accounts list --refresh`
             settle(connector)
             for size in SIZES:
                 sku = f"S{seller}-{size}"
@@ -122,7 +122,7 @@ def run(kind: str, changes: int) -> dict[int, float]:
 
 
 def settle(connector: Connector) -> None:
-    connector.dispatch()
+    connector.jobs.dispatch()
     connector.queue.join()  # type: ignore[attr-defined]
 
 

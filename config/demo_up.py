@@ -50,7 +50,7 @@ def tell_user_products(story: "Story") -> list[str]:
     say = story.say
     connector, sandbox = story.connector, story.sandbox
     story.chapter(7, "A User Products seller with two warehouses (account up).")
-    said = connector.handle(RefreshUserProducts(ACCOUNT))  # `accounts list --refresh`
+    said = connector.jobs.handle(RefreshUserProducts(ACCOUNT))  # `accounts list --refresh`
     story.settle()
     say(f"   accounts list --refresh: up is {said}")
     say("   ERP: MATE-CAL central 8, norte 3; TERMO-NEG central 2, norte 5; TERMO-ROJ "

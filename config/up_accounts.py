@@ -10,15 +10,11 @@ from typing import Any
 from connector_core.domain.errors import InvalidInput
 
 
-def models(session_factory: Any) -> dict[str, Any]:
+def models(connector: Any) -> dict[str, Any]:
     """Account name -> its cached :class:`SellerModel` (absent: never read from ML)."""
-    from adapters.sql.rows import SellerModelRow
-    from connector_core.domain.user_products import SellerModel
-
-    with session_factory() as session:
-        return {row.account: SellerModel(row.user_product_seller, row.multi_origin,
-                                         row.checked_at)
-                for row in session.query(SellerModelRow)}
+    with connector.uow as uow:
+        found = {a.name: uow.user_products.seller_model(a.name) for a in uow.accounts.list()}
+    return {name: model for name, model in found.items() if model is not None}
 
 
 def model_fields(model: Any) -> dict[str, Any]:
@@ -33,12 +29,12 @@ def model_fields(model: Any) -> dict[str, Any]:
 def refresh_models() -> None:
     """Read every account's model and mapped items again from ML (``--refresh``); an
     account ML cannot answer for is named on stderr and keeps what was known."""
-    from config.commands.db import connector_with_tokens
+    from config.connecting import connector_with_tokens
     from connector_core.domain.errors import MarketplaceError
     from connector_core.services.up_model import refresh_user_products
 
     connector = connector_with_tokens()
-    ups = connector.user_products
+    ups = _ups(connector)
     with connector.uow as uow:
         accounts = uow.accounts.list()
     for account in accounts:
@@ -53,11 +49,11 @@ def refresh_models() -> None:
         print(f"{account.name}: {found.model.label}; {found.items} mapped item(s) on "
               f"{found.user_products} user product(s), {len(found.closed)} closed",
               file=sys.stderr)
-    connector.dispatch()
+    connector.jobs.dispatch()
 
 
 def _stores(args: argparse.Namespace) -> int:
-    from config.commands.db import connector_with_tokens
+    from config.connecting import connector_with_tokens
 
     connector = connector_with_tokens()
     with connector.uow as uow:
@@ -68,7 +64,7 @@ def _stores(args: argparse.Namespace) -> int:
     rows = [{"store_id": s.id, "network_node_id": s.network_node_id,
              "description": s.description, "stock_location": s.stock_location,
              "warehouse": mapped.get(s.id)}
-            for s in connector.user_products.stores(account)]
+            for s in _ups(connector).stores(account)]
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         print()
@@ -87,6 +83,13 @@ def _stores(args: argparse.Namespace) -> int:
     return 1 if unknown else 0
 
 
+def _ups(connector: Any) -> Any:
+    ups = connector.user_products
+    if ups is None:
+        raise InvalidInput("the ML adapter in use has no User Products endpoints")
+    return ups
+
+
 def register_stores(acc: Any) -> None:
     stores = acc.add_parser("stores", help="the seller's ML stores (multi-origin stock)")
     stores.add_argument("name")
@@ -103,5 +106,5 @@ def replacements_finder(connector: Any) -> Any:
             recorded = uow.user_products.migrated_in(account.name, [sku]).get(sku, [])
         if recorded:
             return list(recorded)
-        return list(connector.user_products.items_by_sku(account, sku))
+        return list(_ups(connector).items_by_sku(account, sku))
     return replacements

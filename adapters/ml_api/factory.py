@@ -12,8 +12,9 @@ from attrs import frozen
 from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
-from adapters.ml_api.user_products import MlUserProducts
-from connector_core.ports import Clock, Locks, TokenStore
+from connector_core.ports.clock import Clock
+from connector_core.ports.locks import Locks
+from connector_core.ports.tokens import TokenStore
 
 
 @frozen
@@ -21,10 +22,6 @@ class MlApi:
     oauth: MlOAuth
     gateway: HttpxMercadoLibreGateway
     limiter: SharedRateLimiter
-
-    @property
-    def user_products(self) -> MlUserProducts:
-        return MlUserProducts(self.gateway.transport)
 
 
 def build_ml_api(client: httpx.Client, *, client_id: str, client_secret: str,

@@ -14,7 +14,7 @@ from adapters.ml_api.transport import MlTransport, response_json
 from connector_core.domain.accounts import Account
 from connector_core.domain.errors import MarketplaceRejected
 from connector_core.domain.user_products import MlStore, StoreWrite, UpLocation, UpStock
-from connector_core.up_ports import VersionConflict
+from connector_core.ports.user_products import VersionConflict
 
 _UP_ID = re.compile(r"^[A-Z]{3}U[0-9]{1,20}$")
 _FAMILY_ID = re.compile(r"^[0-9]{1,20}$")
@@ -51,7 +51,8 @@ def _stock(data: Any, version: str | None, what: str) -> UpStock:
 
 
 class MlUserProducts:
-    """The :class:`~connector_core.up_ports.UserProductsGateway` over the ML transport."""
+    """The :class:`~connector_core.ports.user_products.UserProductsGateway` over the
+    ML transport."""
 
     def __init__(self, transport: MlTransport) -> None:
         self._http = transport

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from adapters.sql.base import Repo, chunks, insert_for
 from adapters.sql.rows import MlListingRow, SellerModelRow
 from connector_core.domain.user_products import SellerModel, StoreRef
-from connector_core.up_ports import KnownItem
+from connector_core.ports.user_products import KnownItem
 
 
 def stores_to_json(stores: Sequence[StoreRef]) -> list[dict[str, str]] | None:

@@ -1,6 +1,8 @@
 """The jobs of the User Products flows: pushes routed per UP, and refreshes of what the
 connector knows of an account's items (see :mod:`connector_core.services.up_model`)."""
 
+from collections.abc import Callable, Mapping
+
 from attrs import frozen
 
 from connector_core.domain.accounts import Account
@@ -12,7 +14,13 @@ from connector_core.domain.commands import (
     RefreshUserProducts,
 )
 from connector_core.domain.errors import UnknownAccount
-from connector_core.ports import Clock, Locks, MarketplaceGateway, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.locks import Locks
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.metrics import JobMetrics
+from connector_core.ports.unit_of_work import UnitOfWork
+from connector_core.ports.user_products import KnownItem, UserProductsGateway
+from connector_core.services.jobs import Handler
 from connector_core.services.push_item import push_item
 from connector_core.services.up_model import (
     refresh_user_products,
@@ -20,7 +28,6 @@ from connector_core.services.up_model import (
     seller_model,
 )
 from connector_core.services.up_stock import push_user_product
-from connector_core.up_ports import KnownItem, UserProductsGateway
 
 
 @frozen
@@ -86,3 +93,25 @@ class UpJobs:
         if account is None:
             raise UnknownAccount(f"unknown account {name!r}")
         return account
+
+
+def up_handlers(base: Mapping[type[Command], Handler], *, uow: UnitOfWork,
+                marketplace: Callable[[], MarketplaceGateway],
+                ups: Callable[[], UserProductsGateway | None], clock: Clock,
+                metrics: JobMetrics, locks: Locks | None = None
+                ) -> dict[type[Command], Handler]:
+    """The handler table with the User Products jobs: pushes routed per UP, and refreshes.
+    Without ML's UP endpoints (a test's own gateway) an item push runs as ``base`` says."""
+
+    def run(command: Command) -> str:
+        gateway = ups()
+        if gateway is None:
+            if isinstance(command, PushItem):
+                return base[PushItem](command)
+            return "skipped: the ML adapter in use has no User Products endpoints"
+        said, pushed = UpJobs(uow, marketplace(), gateway, clock, locks).run(command)
+        if not isinstance(command, RefreshUserProducts):
+            metrics.pushed(pushed.value if pushed else "no change")
+        return said
+
+    return {**base, PushItem: run, PushUserProduct: run, RefreshUserProducts: run}

@@ -17,8 +17,10 @@ from connector_core.domain.accounts import Account
 from connector_core.domain.commands import PushItem, PushUserProduct
 from connector_core.domain.items import MarketItem
 from connector_core.domain.user_products import MIGRATION_TAG, SellerModel
-from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
-from connector_core.up_ports import KnownItem, UserProductsGateway
+from connector_core.ports.clock import Clock
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
+from connector_core.ports.user_products import KnownItem, UserProductsGateway
 
 MODEL_MAX_AGE = timedelta(hours=24)
 Push = PushItem | PushUserProduct

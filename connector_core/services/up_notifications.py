@@ -7,7 +7,7 @@ import re
 from connector_core.domain.accounts import Account
 from connector_core.domain.commands import Command, PushUserProduct, RefreshUserProducts
 from connector_core.domain.notifications import Notification
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 
 STOCK_LOCATION = "stock-location"
 FAMILIES = "user-products-families"

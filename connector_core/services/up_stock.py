@@ -36,10 +36,12 @@ from connector_core.domain.user_products import (
     published_per_warehouse,
     shared_figure,
 )
-from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
+from connector_core.ports.user_products import UserProductsGateway, VersionConflict
 from connector_core.services.push_item import cost_of
 from connector_core.services.up_model import record_items
-from connector_core.up_ports import UserProductsGateway, VersionConflict
 
 MAX_VERSION_ATTEMPTS = 5
 FULFILLMENT = "fulfillment"  # reads of the UP's stock per push before the job is retried later

@@ -11,12 +11,13 @@ from cryptography.fernet import Fernet
 from adapters.sql.admin import apply_admin_tables, stored_table
 from adapters.sql.migrate import upgrade
 from config.bootstrap import Connector
-from config.catalog_tools import discover, verify
 from config.settings import Settings
 from config.up_accounts import replacements_finder
 from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Listing, MappingRow, MappingTable
+from connector_core.services.catalog import verify
+from connector_core.services.catalog_discovery import discover
 from ml_sandbox.server import start_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +57,7 @@ def world(tmp_path):
 
 
 def settle(connector, sandbox):
-    connector.dispatch()
+    connector.jobs.dispatch()
     connector.queue.join()
     sandbox.flush_replications()
 

@@ -85,7 +85,7 @@ def world(tmp_path, monkeypatch):
             access_token="", refresh_token=f"TG-seed-{user}",
             expires_at=datetime.now(UTC) - timedelta(seconds=1), user_id=user))
     for name in ("multi", "single"):  # what `accounts list --refresh` does
-        connector.handle(RefreshUserProducts(name))
+        connector.jobs.handle(RefreshUserProducts(name))
     settle(connector, sandbox)  # the pushes the refresh queued: nothing to publish yet
     client = make_app(connector).test_client()
     yield connector, sandbox, client
@@ -94,7 +94,7 @@ def world(tmp_path, monkeypatch):
 
 
 def settle(connector, sandbox):
-    connector.dispatch()
+    connector.jobs.dispatch()
     connector.queue.join()
     sandbox.flush_replications()
 

@@ -29,11 +29,11 @@ from connector_core.domain.user_products import (
     UpLocation,
     UpStock,
 )
+from connector_core.ports.user_products import KnownItem, VersionConflict
 from connector_core.services.order_accounted import order_accounted
 from connector_core.services.order_seen import order_seen
 from connector_core.services.stock_changed import erp_stock_changed
 from connector_core.services.up_stock import push_user_product
-from connector_core.up_ports import KnownItem, VersionConflict
 from tests.fakes import FakeMarketplace, FakeUnitOfWork, FixedClock, Store
 
 T0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)

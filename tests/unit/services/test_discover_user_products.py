@@ -3,9 +3,9 @@ whatever their titles; one SKU on two UPs is a conflict."""
 
 from decimal import Decimal
 
-from config.catalog_tools import discover
 from connector_core.domain.accounts import Account
 from connector_core.domain.items import MarketItem
+from connector_core.services.catalog_discovery import discover
 from tests.fakes import FakeMarketplace
 
 ACCOUNT = Account("up", 7, "MLA")
