@@ -127,8 +127,8 @@ class ConnectorWorld:
 
     def in_process_bridge(self):
         """The connector built in this process from the same environment."""
-        from config.bootstrap import build  # noqa: PLC0415
-        from config.settings import Settings  # noqa: PLC0415
+        from config.bootstrap import build
+        from config.settings import Settings
 
         self.connector = build(Settings.load(environ=self.env))
         return self.connector.bridge
@@ -141,6 +141,37 @@ class ConnectorWorld:
                                       stderr=subprocess.DEVNULL)
         wait_for(self._healthy, 60, "meli-connector serve to answer /healthz")
         return self.url
+
+    def control(self, path, body):
+        """A sandbox control (``/_sandbox/...``); answers its JSON."""
+        request = urllib.request.Request(f"{self.sandbox.url}/_sandbox/{path}",
+                                         data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read() or b"null")
+
+    def sell(self, item_id, quantity):
+        """A buyer pays an order on ML; ML notifies the running connector."""
+        order = self.control("orders", {"seller_id": SELLER, "item_id": item_id,
+                                        "quantity": quantity, "status": "paid",
+                                        "callback_url": f"{self.url}/notifications"})
+        return order["order"]["id"]
+
+    def cancel(self, order_id):
+        self.control(f"orders/{order_id}/cancel",
+                     {"callback_url": f"{self.url}/notifications"})
+
+    def feed(self):
+        """The connector's whole event feed, read as the ERP reads it."""
+        request = urllib.request.Request(f"{self.url}/erp/events?after=0&limit=500",
+                                         headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())["events"]
+
+    def await_events(self, order_id, types, timeout=30):
+        def arrived():
+            return [e["type"] for e in self.feed() if e["order_id"] == order_id] == types
+        wait_for(arrived, timeout, f"the events {types} of order {order_id}")
 
     def _healthy(self):
         if self.serve.poll() is not None:

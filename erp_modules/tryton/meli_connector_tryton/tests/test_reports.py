@@ -8,7 +8,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DBTestCase, with_transaction
 
 from .. import client
-from .connector_world import MUG_ITEM, MUG_ITEM_2, ConnectorWorld
+from .connector_world import ACCOUNT, MUG_ITEM, MUG_ITEM_2, SELLER, ConnectorWorld
 from .tryton_data import create_account, receive, run_tasks, setup_catalog
 
 
@@ -52,6 +52,16 @@ class ReportsTestCase(DBTestCase):
             run_tasks()
             world.await_figures((20, 20, 10))
             world.wait_for_price(MUG_ITEM_2, lambda p: p >= 6000 * 1.15 / 0.87)
+
+            # The feed through the bridge: an order the connector recovers by reconciling.
+            order = world.control("orders", {"seller_id": SELLER, "item_id": MUG_ITEM,
+                                             "quantity": 3, "status": "paid",
+                                             "notify": False})["order"]["id"]
+            world.cli("reconcile", "--account", ACCOUNT)
+            Pool().get("meli.account").fetch_events()
+            sale, = Pool().get("sale.sale").search([("meli_order_id", "=", str(order))])
+            self.assertEqual([(line.product, line.quantity) for line in sale.lines], [(mug, 3)])
+            self.assertEqual(sale.state, "processing")
 
     @with_transaction()
     def test_http_connector_gets_stock_and_prices(self):
