@@ -166,10 +166,11 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
         """Every minute: take in the connector's order events from each account's cursor.
         The sales and the new cursor are saved in this one transaction."""
         Sale = Pool().get("sale.sale")
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         for account in cls.active_accounts():
             with Transaction().set_context(company=account.company.id):
                 account._take_events(Sale)
-        Sale.meli_resend_accounted()
+        Sale.meli_resend_accounted(before=started)
 
     def _take_events(self, Sale):
         client = self.client()

@@ -154,8 +154,11 @@ class Sale(metaclass=PoolMeta):
             Pool().get("meli.account").send_stock([sale.meli_account], sorted(products))
 
     @classmethod
-    def meli_resend_accounted(cls):
+    def meli_resend_accounted(cls, before):
+        """Queue again the calls that did not go through for sales processed before
+        ``before`` (a sale processed since still has its first call queued)."""
         pending = cls.search([("meli_accounted_at", "!=", None),
+                              ("meli_accounted_at", "<", before),
                               ("meli_accounted_sent", "=", False)])
         if pending:
             cls.__queue__.meli_send_accounted(pending)

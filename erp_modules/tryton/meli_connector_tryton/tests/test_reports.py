@@ -62,6 +62,8 @@ class ReportsTestCase(DBTestCase):
             sale, = Pool().get("sale.sale").search([("meli_order_id", "=", str(order))])
             self.assertEqual([(line.product, line.quantity) for line in sale.lines], [(mug, 3)])
             self.assertEqual(sale.state, "processing")
+            run_tasks()  # order_accounted through the bridge
+            self.assertTrue(sale.meli_accounted_sent)
 
     @with_transaction()
     def test_http_connector_gets_stock_and_prices(self):
