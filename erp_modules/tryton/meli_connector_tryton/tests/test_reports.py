@@ -1,6 +1,7 @@
 """Stock and price changes in a real Tryton reach a real connector, in-process and over
 HTTP, and from there the ML sandbox's listings."""
 
+import socket
 from decimal import Decimal
 
 from trytond.modules.company.tests import create_company, set_company
@@ -79,7 +80,7 @@ class ReportsTestCase(DBTestCase):
             world.wait_for_price(MUG_ITEM, lambda p: p == 7000)
 
     @with_transaction()
-    def test_no_cost_sends_no_price_and_every_report_names_sku_warehouse_and_time(self):
+    def test_no_cost_no_price_what_reports_hold_and_the_hourly_full_report(self):
         Account = Pool().get("meli.account")
         Template = Pool().get("product.template")
         recorder = Recorder()
@@ -95,6 +96,12 @@ class ReportsTestCase(DBTestCase):
 
             receive(mug, 4, "1000", company)
             run_tasks()
+            reports = len(recorder.calls)
+            Cron = Pool().get("ir.cron")
+            Cron.run_once(Cron.search([("method", "=", "meli.account|report_all_stock")]))
+            self.assertEqual(recorder.calls[reports:], [
+                ("stock_changed", [{"sku": "MUG-01", "quantity": 4, "warehouse": "WH",
+                                    "as_of": recorder.calls[-1][1][0]["as_of"]}])])
         stock = [c for c in recorder.calls if c[0] == "stock_changed"]
         prices = [c for c in recorder.calls if c[0] == "price_changed"]
         self.assertTrue(stock)
@@ -104,6 +111,25 @@ class ReportsTestCase(DBTestCase):
         self.assertEqual([(u["sku"], Decimal(u["cost"]), Decimal(u["price"]))
                           for u in prices[-1][1]], [("MUG-01", 1000, 7500)])
         self.assertTrue(account.warehouses)
+
+    @with_transaction()
+    def test_a_connector_down_costs_tryton_nothing_but_a_warning(self):
+        company = create_company()
+        with set_company(company):
+            mug, _kit = setup_catalog()
+            create_account(company, "http", f"http://127.0.0.1:{closed_port()}",
+                           "erp-token-0123456789")
+            with self.assertLogs("meli_connector_tryton.account", "WARNING") as logs:
+                move = receive(mug, 4, "1000", company)
+                run_tasks()
+        self.assertIn("connector unreachable", "\n".join(logs.output))
+        self.assertEqual(move.state, "done")
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 del DBTestCase
