@@ -15,7 +15,8 @@ The single-lane run is the same code with both lanes on one RQ queue and the lim
 to lanes (``bench/_single_lane.py``): how the connector behaved before lanes.
 
 Figures per run: sale -> every other listing updated (p50, p95, max); the resync's time
-(workers started -> every bulk listing at 5); ML requests, 429s, the most requests in any
+(workers started -> every listing at its final figure: bulk ones at 5, sale ones at 49, so
+both runs end on the same work); ML requests, 429s, the most requests in any
 sliding second and the calendar seconds over the rate.
 Targets: p95 <= 5 s with lanes; resync within 10 % of the single-lane run; 0 s over the rate.
 
@@ -180,7 +181,8 @@ reconcile_interval_minutes = 600
                "CONNECTOR_CONFIG": str(config)}
         connector = Connector(Settings.load(env))
         items = sandbox.state.items
-        bulk_items = [item for _, item, _ in rows if not item.startswith("MLA9")]
+        final = {item: SALE_FIGURE - 1 if item.startswith("MLA9") else BULK_FIGURE
+                 for _, item, _ in rows}  # once every sale SKU has sold one unit
         resync = float("nan")
         try:
             prepare(connector, rows)
@@ -199,8 +201,8 @@ reconcile_interval_minutes = 600
                 sales.sell(k)
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline:
-                if math.isnan(resync) and all(items[i]["available_quantity"] == BULK_FIGURE
-                                            for i in bulk_items):
+                if math.isnan(resync) and all(items[i]["available_quantity"] == figure
+                                            for i, figure in final.items()):
                     resync = time.monotonic() - started
                 if not math.isnan(resync) and len(sales.latencies) == args.sales:
                     break
