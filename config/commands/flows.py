@@ -178,8 +178,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser("worker", help="an RQ worker for the connector's jobs (needs REDIS_URL)")
-    p.add_argument("--burst", action="store_true", help="run every waiting job (also those held back by the push window) "
-                   "and the jobs they create, then exit")
+    p.add_argument("--burst", action="store_true",
+                   help="run every waiting job (also those held back by the push window) "
+                        "and the jobs they create, then exit")
     p.set_defaults(handler=_worker)
 
     p = sub.add_parser("sync", help="push what the ERP's current state says, now")
