@@ -299,8 +299,8 @@ def test_a_drain_runs_held_back_jobs_and_the_jobs_they_create_then_stops(uow, cl
         uow.commit()
 
     assert jobs.drain() == (3, 1)
-    assert [c.dedup_key for c in handlers.ran] == ["push-main-MLA1", "order-main-7",
-                                                   "push-main-MLA2"]
+    assert [c.dedup_key for c in handlers.ran] == ["order-main-7", "push-main-MLA1",
+                                                   "push-main-MLA2"]  # urgent first
     with uow:  # what is left: the failed job, waiting for its retry, and the held one
         assert sorted(j.dedup_key for j in uow.jobs.waiting()) == ["push-main-MLA9"]
     assert jobs.drain() == (0, 1)  # a new drain tries the failed job again
@@ -313,3 +313,12 @@ def test_a_drain_leaves_dead_letters_to_the_operator(uow, clock, handlers):
     for _ in range(MAX_ATTEMPTS):
         jobs.drain()
     assert jobs.drain() == (0, 0)
+
+
+def test_a_drain_runs_urgent_jobs_first(uow, clock, handlers):
+    jobs = runtime(uow, clock, handlers)
+    add(uow, PushItem("main", "MLA1"), PushItem("main", "MLA2"))  # bulk, queued first
+    add(uow, SyncOrder("main", 7))  # a sale's order read: urgent
+    assert jobs.drain() == (3, 0)
+    assert [c.dedup_key for c in handlers.ran] == ["order-main-7", "push-main-MLA1",
+                                                   "push-main-MLA2"]
