@@ -25,14 +25,17 @@ from adapters.ml_api.factory import MlApi, build_ml_api
 from adapters.ml_api.oauth import authorization_url
 from adapters.queues import RETRY_INTERVALS, InProcessTaskQueue, RqTaskQueue
 from adapters.redis_locks import RedisLocks
+from adapters.sql.call_counts import SqlCallCounter
 from adapters.sql.engine import is_transient, make_engine, make_session_factory
 from adapters.sql.intake import PostgresIntake
+from adapters.sql.listing_titles import SqlListingTitles
 from adapters.sql.locks import SqlLocks
 from adapters.sql.oauth_states import SqlOAuthStates
 from adapters.sql.repositories import StoredJob
 from adapters.sql.tokens import SqlTokenStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from config.settings import ML_API_URL, Settings
+from config.title_gateway import TitleNotingGateway
 from connector_core.domain.accounts import Account
 from connector_core.domain.commands import (
     Command,
@@ -148,12 +151,18 @@ class Connector:
         def count(response: httpx.Response) -> None:
             ML_CALLS.labels(method=response.request.method,
                             status=str(response.status_code)).inc()
+            self.call_counts.observe(response.request.url.path, response.status_code)
 
         return httpx.Client(base_url=self.settings.ml_api_url,
                             timeout=self.settings.ml_timeout_seconds,
                             headers={"Accept": "application/json",
                                      "User-Agent": "meli-erp-connector"},
                             event_hooks={"response": [count]})
+
+    @cached_property
+    def call_counts(self) -> SqlCallCounter:
+        """ML calls per minute, stored for the console's chart."""
+        return SqlCallCounter(self.engine, self.clock.now)
 
     @cached_property
     def ml(self) -> MlApi:
@@ -175,8 +184,9 @@ class Connector:
 
     @property
     def gateway(self) -> MarketplaceGateway:
-        if self._gateway is None:
-            self._gateway = self.ml.gateway
+        if self._gateway is None:  # noting titles for the console's search
+            self._gateway = TitleNotingGateway(self.ml.gateway,
+                                               SqlListingTitles(self.engine, self.clock.now))
         return self._gateway
 
     # --- jobs -------------------------------------------------------------------------------
@@ -561,6 +571,8 @@ class Connector:
         return checks
 
     def close(self) -> None:
+        if "call_counts" in self.__dict__:
+            self.call_counts.flush()
         if "http" in self.__dict__:
             self.http.close()
         if "redis" in self.__dict__ and self.redis is not None:

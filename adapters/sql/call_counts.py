@@ -1,0 +1,74 @@
+"""ML calls counted per minute in the database, for the console's rate-use chart.
+
+Every process counts its own calls in memory and adds them to ``ml_call_minutes`` at most
+every ``flush_seconds`` (one upsert per minute, kind and status seen), so counting costs an
+ML call no database round trip, and the rows of all the processes add up.
+"""
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.sql.base import insert_for
+from adapters.sql.rows import MlCallMinuteRow
+
+log = logging.getLogger(__name__)
+
+Key = tuple[datetime, str, int]
+
+
+def call_kind(path: str) -> str:
+    """``oauth`` for the token endpoint (refreshes and code exchanges), else ``api``."""
+    return "oauth" if path.rstrip("/").endswith("/oauth/token") else "api"
+
+
+class SqlCallCounter:
+    def __init__(self, engine: Engine, now: Callable[[], datetime], *,
+                 flush_seconds: float = 5.0) -> None:
+        self._sessions = sessionmaker(engine)
+        self._now = now
+        self._flush_seconds = flush_seconds
+        self._pending: Counter[Key] = Counter()
+        self._lock = threading.Lock()
+        self._last_flush = now()
+
+    def observe(self, path: str, status: int) -> None:
+        """Count one answered call; flush the counts when the last flush is old enough."""
+        now = self._now()
+        minute = now.replace(second=0, microsecond=0)
+        with self._lock:
+            self._pending[(minute, call_kind(path), status)] += 1
+            due = (now - self._last_flush).total_seconds() >= self._flush_seconds
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Add the counts held in memory to the table; a failure is logged and the counts
+        are dropped (the chart then misses them; the calls themselves went through)."""
+        with self._lock:
+            pending, self._pending = self._pending, Counter()
+            self._last_flush = self._now()
+        if not pending:
+            return
+        try:
+            with self._sessions() as session:
+                _add(session, pending)
+                session.commit()
+        except Exception as exc:
+            log.warning("could not store %d ML call count(s) for the console (%s)",
+                        sum(pending.values()), type(exc).__name__)
+
+
+def _add(session: Session, counts: Counter[Key]) -> None:
+    table = MlCallMinuteRow.__table__
+    rows = [{"minute": minute, "kind": kind, "status": status, "count": n}
+            for (minute, kind, status), n in sorted(counts.items())]
+    stmt = insert_for(session, table)
+    stmt = stmt.on_conflict_do_update(index_elements=["minute", "kind", "status"],
+                                      set_={"count": table.c.count + stmt.excluded.count})
+    session.execute(stmt, rows)
