@@ -38,10 +38,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from config import jobs
     from config.bootstrap import build
+    from config.console import console_services
     from config.wsgi import make_app
 
     connector = _connector()
     settings = connector.settings
+    console_services(connector)  # a bad CONSOLE_OPERATORS is said now, in one line
     if settings.secret_key:  # a wrong key is said now, not by every job that needs a token
         from config.commands.db import database_errors
 
@@ -154,6 +156,8 @@ def _jobs(args: argparse.Namespace) -> int:
     rows that used up their attempts."""
     if args.action == "retry" and not args.all and not args.id:
         raise InvalidInput("give a job ID or --all")
+    if args.action == "retry" and args.id:
+        _row_id(args.id)  # job-N on Redis too: refused before anything is opened
     # re-running jobs calls ML: the key must decrypt the tokens; listing them needs no key
     connector = _connector_with_tokens() if args.action == "retry" else _connector()
     if connector.redis is None:
