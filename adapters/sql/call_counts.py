@@ -2,16 +2,17 @@
 
 Every process counts its own calls in memory and adds them to ``ml_call_minutes`` at most
 every ``flush_seconds`` (one upsert per minute, kind and status seen), so counting costs an
-ML call no database round trip, and the rows of all the processes add up.
+ML call no database round trip, and the rows of all the processes add up. Minutes older than
+``KEEP`` are deleted as the counts are added, at most hourly: the console charts the last hour.
 """
 
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.sql.base import insert_for
@@ -20,6 +21,8 @@ from adapters.sql.rows import MlCallMinuteRow
 log = logging.getLogger(__name__)
 
 Key = tuple[datetime, str, int]
+KEEP = timedelta(days=2)
+PURGE_EVERY = timedelta(hours=1)
 
 
 def call_kind(path: str) -> str:
@@ -36,6 +39,7 @@ class SqlCallCounter:
         self._pending: Counter[Key] = Counter()
         self._lock = threading.Lock()
         self._last_flush = now()
+        self._last_purge: datetime | None = None
 
     def observe(self, path: str, status: int) -> None:
         """Count one answered call; flush the counts when the last flush is old enough."""
@@ -55,9 +59,14 @@ class SqlCallCounter:
             self._last_flush = self._now()
         if not pending:
             return
+        now = self._now()
         try:
             with self._sessions() as session:
                 _add(session, pending)
+                if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
+                    session.execute(delete(MlCallMinuteRow)
+                                    .where(MlCallMinuteRow.minute < now - KEEP))
+                    self._last_purge = now
                 session.commit()
         except Exception as exc:
             log.warning("could not store %d ML call count(s) for the console (%s)",
