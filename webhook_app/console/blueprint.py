@@ -56,7 +56,7 @@ def guard() -> Response | tuple[str, int] | None:
     operator = current_operator(services().operators)
     if operator is None:
         if request.method == "GET":
-            return redirect(url_for("console.login_form", next=request.full_path))
+            return redirect(url_for("console.login_form", next=request.full_path.rstrip("?")))
         return page("refused.html", 403, reason="Log in first.")
     g.operator = operator
     return None
