@@ -47,5 +47,5 @@ class TitleNotingGateway:
     def list_item_ids(self, account: Account) -> Iterator[str]:
         return self._inner.list_item_ids(account)
 
-    def missed_notifications(self) -> list[Notification]:
-        return self._inner.missed_notifications()
+    def missed_notifications(self, account: Account) -> list[Notification]:
+        return self._inner.missed_notifications(account)
