@@ -9,6 +9,7 @@ from flask import Flask
 from webhook_app.console import actions, pages, security  # noqa: F401  (their routes)
 from webhook_app.console.blueprint import bp
 from webhook_app.console.services import ConsoleServices, VerifyOutcome
+from webhook_app.console.throttle import LoginThrottle
 
 __all__ = ["ConsoleServices", "VerifyOutcome", "install_console"]
 
@@ -16,4 +17,5 @@ __all__ = ["ConsoleServices", "VerifyOutcome", "install_console"]
 def install_console(app: Flask, services: ConsoleServices) -> None:
     security.configure(app, services.session_key, services.trusted_proxies)
     app.extensions["console"] = services
+    app.extensions["console_throttle"] = LoginThrottle()
     app.register_blueprint(bp)

@@ -4,8 +4,9 @@ operator's name and its outcome (``console_actions``) and logged."""
 
 import logging
 from collections.abc import Callable
+from math import ceil
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from connector_core.domain.console import OperatorAction
@@ -14,6 +15,7 @@ from webhook_app.console.blueprint import bp, page, services
 from webhook_app.console.pages import ACCOUNT, ML_ID, safe_next
 from webhook_app.console.passwords import check_password
 from webhook_app.console.security import start_session
+from webhook_app.console.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +27,21 @@ def login() -> Response | tuple[str, int]:
     console = services()
     name = request.form.get("name", "")[:MAX_NAME]
     password = request.form.get("password", "")[:1024]
+    keys = (f"name:{name}", f"address:{request.remote_addr}")
+    throttle: LoginThrottle = current_app.extensions["console_throttle"]
+    wait = throttle.wait(*keys)
+    if wait:
+        log.warning("console: login for %r from %s refused: too many failures",
+                    name, request.remote_addr)
+        return page("login.html", 429, next=safe_next(request.form.get("next")),
+                    error=f"Too many failed logins: try again in {ceil(wait)} s.")
     stored = console.operators.get(name)
     if not check_password(password, stored) or stored is None:
+        throttle.failed(*keys)
         log.warning("console: failed login for %r from %s", name, request.remote_addr)
         return page("login.html", 401, next=safe_next(request.form.get("next")),
                     error="Wrong name or password.")
+    throttle.succeeded(keys[0])
     start_session(name, stored)
     _record(name, "login", "-", "logged in")
     return redirect(safe_next(request.form.get("next")))

@@ -147,6 +147,15 @@ class TestAccess:
         assert [a.action for a in reads.recorded] == ["login"]
         assert client.get("/console/").status_code == 200  # still logged in
 
+    def test_repeated_failures_lock_the_name_out_for_a_while(self):
+        client, _ = console()
+        for _ in range(5):
+            assert log_in(client, password="wrong").status_code == 401
+        refused = log_in(client)  # even the right password, for now
+        assert refused.status_code == 429
+        assert "Too many failed logins" in refused.get_data(as_text=True)
+        assert client.get("/console/").status_code == 302
+
     def test_a_login_without_the_form_token_is_refused(self):
         client, _ = console()
         answer = client.post("/console/login", data={"name": "ana", "password": PASSWORD})
