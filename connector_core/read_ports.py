@@ -25,6 +25,10 @@ class ConsoleReads(Protocol):
 
     def job_counts(self) -> JobCounts: ...
 
+    def job_counts_by_account(self) -> list[JobCounts]:
+        """One entry per account with jobs, by name; jobs of no account last (None)."""
+        ...
+
     def dead_letters(self, limit: int) -> list[DeadLetter]:
         """Jobs that used up their attempts, oldest first."""
         ...

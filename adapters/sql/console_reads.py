@@ -8,8 +8,9 @@ never holds a transaction open while it renders.
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, case, func, or_, select
+from sqlalchemy import JSON, ColumnElement, Engine, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.serialization import order_from_json
@@ -79,6 +80,25 @@ class SqlConsoleReads:
                 held_back=count(unclaimed, alive, JobRow.not_before.is_not(None)),
                 running=count(JobRow.claimed_at.is_not(None)),
                 dead=count(unclaimed, JobRow.attempts >= self._max_attempts))
+
+    def job_counts_by_account(self) -> list[JobCounts]:
+        account = type_coerce(JobRow.command, JSON)["account"].as_string()
+        alive = JobRow.attempts < self._max_attempts
+        unclaimed = JobRow.claimed_at.is_(None)
+
+        def count(condition: ColumnElement[bool]) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        stmt = (select(account, count(unclaimed & alive & JobRow.not_before.is_(None)),
+                       count(unclaimed & alive & JobRow.not_before.is_not(None)),
+                       count(JobRow.claimed_at.is_not(None)),
+                       count(unclaimed & (JobRow.attempts >= self._max_attempts)))
+                .group_by(account))
+        with self._session() as session:
+            rows = [JobCounts(account=name, waiting=int(w or 0), held_back=int(h or 0),
+                              running=int(r or 0), dead=int(d or 0))
+                    for name, w, h, r, d in session.execute(stmt)]
+        return sorted(rows, key=lambda c: (c.account is None, c.account or ""))
 
     def dead_letters(self, limit: int) -> list[DeadLetter]:
         with self._session() as session:

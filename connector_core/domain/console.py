@@ -27,10 +27,14 @@ class AccountState:
 
 @frozen(kw_only=True)
 class JobCounts:
+    """Jobs by state, of one account (``account``) or of all (None; notifications' jobs
+    belong to no account until they are read)."""
+
     waiting: int
     held_back: int
     running: int
     dead: int
+    account: str | None = None
 
 
 @frozen(kw_only=True)

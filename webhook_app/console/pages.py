@@ -40,7 +40,8 @@ def overview() -> tuple[str, int]:
     recent = minutes[-5:]
     return page(
         "overview.html", accounts=console.reads.accounts(), health=console.health(),
-        jobs=console.reads.job_counts(), chart=minutes_chart(minutes),
+        jobs=console.reads.job_counts(), jobs_by_account=console.reads.job_counts_by_account(),
+        chart=minutes_chart(minutes),
         recent_calls=sum(m.calls for m in recent),
         recent_throttled=sum(m.throttled for m in recent),
         token_failures=sum(m.token_failures for m in minutes),

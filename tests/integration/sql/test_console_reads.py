@@ -14,7 +14,7 @@ from adapters.sql.rows import JobRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditEntry, AuditOutcome
-from connector_core.domain.commands import PushItem
+from connector_core.domain.commands import ProcessNotification, PushItem
 from connector_core.domain.console import OperatorAction
 from connector_core.domain.mapping import Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import Notification
@@ -93,6 +93,14 @@ def test_jobs_dead_letters_and_their_revival(engine: Engine, sql_uow: SqlAlchemy
     console = reads(engine, clock)
     counts = console.job_counts()
     assert (counts.waiting, counts.held_back, counts.running, counts.dead) == (1, 1, 0, 1)
+    assert [(c.account, c.waiting, c.held_back, c.dead)
+            for c in console.job_counts_by_account()] == [("main", 1, 1, 1)]
+    with sql_uow as uow:
+        uow.jobs.add(ProcessNotification(7))
+        uow.jobs.add(PushItem("other-shop", "MLA9"))
+        uow.commit()
+    assert [(c.account, c.waiting) for c in console.job_counts_by_account()] == [
+        ("main", 1), ("other-shop", 1), (None, 1)]
     [dead] = console.dead_letters(10)
     assert dead.dedup_key == "push-main-MLA3" and dead.attempts == MAX
     with sql_uow as uow:
@@ -102,7 +110,7 @@ def test_jobs_dead_letters_and_their_revival(engine: Engine, sql_uow: SqlAlchemy
                                       now=clock.now())
         uow.commit()
     assert revived == [(dead.id, PushItem("main", "MLA3"))]
-    assert console.dead_letters(10) == [] and console.job_counts().waiting == 2
+    assert console.dead_letters(10) == [] and console.job_counts().waiting == 4
     with sql_uow as uow:
         row = uow.session.scalar(select(JobRow).where(JobRow.id == dead.id))
         assert row is not None and row.attempts == 0 and row.dispatched_at is not None

@@ -32,6 +32,9 @@ class StubReads:
     def job_counts(self):
         return JobCounts(waiting=0, held_back=0, running=0, dead=0)
 
+    def job_counts_by_account(self):
+        return []
+
     def dead_letters(self, limit):
         return []
 
