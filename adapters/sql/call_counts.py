@@ -1,8 +1,9 @@
 """ML calls counted per minute in the database, for the console's rate-use chart.
 
-Every process counts its own calls in memory and adds them to ``ml_call_minutes`` at most
-every ``flush_seconds`` (one upsert per minute, kind and status seen), so counting costs an
-ML call no database round trip, and the rows of all the processes add up. Minutes older than
+Every process counts its own calls in memory and adds them to ``ml_call_minutes`` every
+``flush_seconds`` while it has counts to add (one upsert per minute, kind and status seen; a
+timer thread adds the last ones when the calls stop), so counting costs an ML call no
+database round trip, and the rows of all the processes add up. Minutes older than
 ``KEEP`` are deleted as the counts are added, at most hourly: the console charts the last hour.
 """
 
@@ -40,16 +41,29 @@ class SqlCallCounter:
         self._lock = threading.Lock()
         self._last_flush = now()
         self._last_purge: datetime | None = None
+        self._timer: threading.Timer | None = None
 
     def observe(self, path: str, status: int) -> None:
-        """Count one answered call; flush the counts when the last flush is old enough."""
+        """Count one answered call; flush the counts when the last flush is old enough, or
+        in ``flush_seconds`` at the latest."""
         now = self._now()
         minute = now.replace(second=0, microsecond=0)
+        timer = None
         with self._lock:
             self._pending[(minute, call_kind(path), status)] += 1
             due = (now - self._last_flush).total_seconds() >= self._flush_seconds
+            if not due and self._timer is None:
+                timer = self._timer = threading.Timer(self._flush_seconds, self._timed_flush)
+                timer.daemon = True
+        if timer is not None:
+            timer.start()
         if due:
             self.flush()
+
+    def _timed_flush(self) -> None:
+        with self._lock:
+            self._timer = None
+        self.flush()
 
     def flush(self) -> None:
         """Add the counts held in memory to the table; a failure is logged and the counts

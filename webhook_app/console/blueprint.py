@@ -2,6 +2,7 @@
 check on every POST, and the headers of every answer."""
 
 import logging
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -31,6 +32,12 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+@bp.app_template_filter("utc")
+def utc(moment: datetime | None) -> str:
+    """An instant as the console shows it: in UTC, to the second (``-`` for none)."""
+    return "-" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def services() -> ConsoleServices:

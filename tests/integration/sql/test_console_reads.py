@@ -1,6 +1,6 @@
 """The console's reads and counters on SQLite and PostgreSQL."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine, select
@@ -26,6 +26,7 @@ from connector_core.domain.orders import (
     OrderRecord,
 )
 from connector_core.domain.stock import Hold
+from tests.e2e.conftest import wait_for
 from tests.fakes import FixedClock
 
 MAX = 3
@@ -78,6 +79,15 @@ def test_counts_per_minute_with_429s_and_pushes(engine: Engine, sql_uow: SqlAlch
     counter.flush()  # the minutes past KEEP go
     assert sum(m.calls for m in reads(engine, clock).minutes(
         clock.now() - timedelta(days=4))) == 1
+
+
+def test_counts_reach_the_table_when_the_calls_stop(engine: Engine) -> None:
+    counter = SqlCallCounter(engine, lambda: datetime.now(UTC), flush_seconds=0.2)
+    counter.observe("/items/MLA1", 200)  # no call comes after these two: the timer adds them
+    counter.observe("/items/MLA1", 429)
+    console = SqlConsoleReads(engine, lambda: datetime.now(UTC), max_attempts=MAX)
+    wait_for(lambda: sum(m.calls for m in console.minutes(
+        datetime.now(UTC) - timedelta(minutes=2))) == 2, 5, "the timer's flush")
 
 
 def test_jobs_dead_letters_and_their_revival(engine: Engine, sql_uow: SqlAlchemyUnitOfWork,

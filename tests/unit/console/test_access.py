@@ -227,3 +227,12 @@ def test_without_operators_there_is_no_console():
     client, _, _ = build()
     assert client.get("/console/").status_code == 404
     assert client.get("/console/login").status_code == 404
+
+
+def test_times_are_shown_in_utc_whatever_zone_they_carry():
+    from datetime import timedelta, timezone
+
+    from webhook_app.console.blueprint import utc
+
+    buenos_aires = datetime(2026, 12, 4, 10, 21, 25, tzinfo=timezone(timedelta(hours=-3)))
+    assert utc(buenos_aires) == "2026-12-04 13:21:25 UTC" and utc(None) == "-"
