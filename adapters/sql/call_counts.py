@@ -71,6 +71,9 @@ class SqlCallCounter:
         with self._lock:
             pending, self._pending = self._pending, Counter()
             self._last_flush = self._now()
+            if self._timer is not None:  # these counts were the timer's to add
+                self._timer.cancel()
+                self._timer = None
         if not pending:
             return
         now = self._now()
