@@ -22,6 +22,9 @@ from webhook_app.console.security import session_key
 from webhook_app.proxies import parse_networks
 
 VARIABLE = "CONSOLE_OPERATORS"
+# ``mappings verify`` reads 20 items per ML call: 2000 items take 100 calls, about 10 s at the
+# default rate limit, well inside gunicorn's 30 s request timeout
+VERIFY_MAX_ITEMS = 2000
 
 
 def parse_operators(text: str) -> dict[str, str]:
@@ -97,6 +100,11 @@ class ConsoleActions:
         with self.connector.uow as uow:
             rows, _kits, _catalog = stored_table(uow.session)
             accounts = {a.name: a for a in uow.accounts.list()}
+        items = len({r.listing.item_key for r in rows if r.active})
+        if items > VERIFY_MAX_ITEMS:
+            raise InvalidInput(f"{items} items are mapped: more than a web request may take "
+                               f"to read (over {VERIFY_MAX_ITEMS}); run `meli-connector "
+                               f"mappings verify` instead")
         report = verify(self.connector.gateway, accounts, rows)
         return VerifyOutcome(summary=report.summary(),
                              problems=tuple(f.line() for f in report.problems),

@@ -23,10 +23,12 @@ from werkzeug.serving import make_server
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
 from adapters.sql.rows import JobRow
+from config import console as console_wiring
 from config.bootstrap import MAX_ATTEMPTS, Connector
 from config.settings import Settings
 from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
+from connector_core.domain.errors import InvalidInput
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy, PricingRule
@@ -171,7 +173,17 @@ def test_an_operator_follows_a_sale_to_its_listing_hold_and_audit_line(world, br
     assert "database" in overview and "orders_v2" in overview and "connected" in overview
     assert page.locator("svg.chart rect").count() > 0
     shoot(page, tmp_path, "overview")
+    follow(page, "text=Verify mappings")
+    follow(page, "text=Verify now")
+    assert "verified 4 rows over 3 items" in page.inner_text("main")
     page.close()
+
+
+def test_verify_refuses_a_catalog_too_big_for_a_web_request(world, monkeypatch):
+    connector, _, _ = world
+    monkeypatch.setattr(console_wiring, "VERIFY_MAX_ITEMS", 2)
+    with pytest.raises(InvalidInput, match=r"3 items are mapped.*mappings verify` instead"):
+        console_wiring.ConsoleActions(connector).verify_mappings()
 
 
 def test_an_operator_retries_a_dead_letter_and_the_action_is_audited(world, browser, tmp_path):
