@@ -8,13 +8,12 @@ hash-password``. It needs ``CONNECTOR_SECRET_KEY`` (the session key is derived f
 import os
 from collections.abc import Mapping
 
-from adapters.sql.admin import stored_table
 from adapters.sql.console_reads import SqlConsoleReads
-from adapters.sql.dead_letters import revive_dead_letters
-from config.bootstrap import MAX_ATTEMPTS, Connector
-from config.catalog_tools import verify
+from config.bootstrap import Connector
 from connector_core.domain.commands import PushItem, Reconcile
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.jobs import MAX_ATTEMPTS
+from connector_core.services.catalog import verify
 from connector_core.services.explain import ListingStory, explain_listing
 from webhook_app.console import ConsoleServices, VerifyOutcome
 from webhook_app.console.passwords import hash_problem
@@ -58,25 +57,11 @@ class ConsoleActions:
         return explain_listing(account, item_id, uow=self.connector.uow,
                                marketplace=self.connector.gateway)
 
-    def retry(self, job_id: int | None) -> str:
-        connector = self.connector
-        with connector.uow as uow:
-            revived = revive_dead_letters(uow.session, max_attempts=MAX_ATTEMPTS,
-                                          job_id=job_id, now=connector.clock.now())
-            uow.commit()
-        if job_id is not None and not revived:
-            raise InvalidInput(f"job-{job_id} is not a dead letter (any more)")
-        queued = 0
-        for row_id, command in revived:
-            try:
-                connector.queue.submit(command, dedup_key=f"job-{row_id}", replace=True)
-            except ConnectionError:
-                break  # the sweeper queues the rest
-            queued += 1
-        later = len(revived) - queued
-        return (f"retrying {len(revived)} job(s)"
-                + (f"; {later} will be queued by the sweeper (the queue is down)"
-                   if later else ""))
+    def retry(self, job_id: str | None) -> str:
+        """The CLI's ``jobs retry``: on Redis, rq's failed-job registry; in-process, the
+        ledger's rows that used up their attempts."""
+        count = self.connector.dead_letters.retry(job_id)
+        return f"retrying {count} job(s)"
 
     def push_now(self, account: str, item_id: str) -> str:
         with self.connector.uow as uow:
@@ -84,7 +69,7 @@ class ConsoleActions:
                 raise InvalidInput(f"{account}/{item_id} has no active mapping row")
             uow.jobs.add(PushItem(account, item_id))
             uow.commit()
-        self.connector.after_commit()
+        self.connector.runtime.jobs_committed()
         return f"push of {item_id} queued"
 
     def reconcile_now(self) -> str:
@@ -93,13 +78,12 @@ class ConsoleActions:
             for name in names:
                 uow.jobs.add(Reconcile(name))
             uow.commit()
-        self.connector.after_commit()
+        self.connector.runtime.jobs_committed()
         return f"reconciliation queued for {len(names)} account(s)"
 
     def verify_mappings(self) -> VerifyOutcome:
-        with self.connector.uow as uow:
-            rows, _kits, _catalog = stored_table(uow.session)
-            accounts = {a.name: a for a in uow.accounts.list()}
+        stored = self.connector.admin_tables.stored()
+        rows, accounts = stored.rows, {a.name: a for a in stored.accounts}
         items = len({r.listing.item_key for r in rows if r.active})
         if items > VERIFY_MAX_ITEMS:
             raise InvalidInput(f"{items} items are mapped: more than a web request may take "
@@ -129,5 +113,5 @@ def console_services(connector: Connector,
         trusted_proxies=parse_networks(settings.trusted_proxy_networks), reads=reads,
         log=reads, now=connector.clock.now, health=connector.health, explain=actions.explain,
         retry=actions.retry, push_now=actions.push_now, reconcile_now=actions.reconcile_now,
-        verify=actions.verify_mappings,
+        verify=actions.verify_mappings, dead_letters=connector.dead_letters.failed,
         calls_per_minute=int(settings.rate_limit_per_second * 60))

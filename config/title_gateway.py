@@ -11,7 +11,7 @@ from connector_core.domain.errors import MarketplaceError
 from connector_core.domain.items import ItemUpdate, MarketItem
 from connector_core.domain.notifications import Notification
 from connector_core.domain.orders import Order
-from connector_core.ports import MarketplaceGateway
+from connector_core.ports.marketplace import MarketplaceGateway
 
 
 class TitleNotingGateway:

@@ -2,7 +2,7 @@
 
 Example (an Odoo addon; see ``docs/odoo.md`` for the full sketch)::
 
-    bridge = connector.erp_bridge()          # built by config.bootstrap
+    bridge = config.bootstrap.build(settings).bridge
     bridge.stock_changed("SKU-1", 12, warehouse="WH")
     bridge.price_changed("SKU-1", cost=100, price=180)
     bridge.order_accounted(2000003508419013)
@@ -17,9 +17,10 @@ from typing import Any
 from attrs import frozen
 
 from connector_core.domain.inputs import shown
-from connector_core.domain.mapping import BIGINT_MAX
+from connector_core.domain.limits import BIGINT_MAX
 from connector_core.domain.orders import ErpEvent
-from connector_core.ports import Clock, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.order_accounted import AccountedResult, order_accounted
 from connector_core.services.prices_changed import PriceChangeResult, erp_price_changed
 from connector_core.services.stock_changed import StockChangeResult, erp_stock_changed
@@ -42,14 +43,15 @@ class EventPage:
 
 
 class ErpBridge:
-    """The ERP's side of the connector. ``after_commit`` moves queued jobs to the workers."""
+    """The ERP's side of the connector. ``jobs_committed`` is called after each write that
+    committed jobs (it wakes the in-process dispatcher; it does nothing under RQ)."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock,
-                 after_commit: Callable[[], object] = lambda: None, *,
+                 jobs_committed: Callable[[], object] = lambda: None, *,
                  push_delay_seconds: float = 0.0) -> None:
         self._uow = uow_factory
         self._clock = clock
-        self._after_commit = after_commit
+        self._jobs_committed = jobs_committed
         self._push_delay = timedelta(seconds=push_delay_seconds)
 
     def _push_not_before(self) -> datetime | None:
@@ -69,7 +71,7 @@ class ErpBridge:
         reports = parse_stock(body, self._clock.now())
         result = erp_stock_changed(reports, uow=self._uow(),
                                    push_not_before=self._push_not_before())
-        self._after_commit()
+        self._jobs_committed()
         return result
 
     def price_changed(self, sku: str, cost: Decimal | float | None = None,
@@ -83,7 +85,7 @@ class ErpBridge:
         prices = parse_prices(body, self._clock.now())
         result = erp_price_changed(prices, uow=self._uow(),
                                    push_not_before=self._push_not_before())
-        self._after_commit()
+        self._jobs_committed()
         return result
 
     def order_accounted(self, order_id: int | str,
@@ -91,7 +93,7 @@ class ErpBridge:
         """The ERP has the order and its stock move; ``as_of`` is when (default: now)."""
         at = parse_instant(as_of, "as_of", self._clock.now())
         result = order_accounted(parse_order_id(order_id), at, uow=self._uow())
-        self._after_commit()
+        self._jobs_committed()
         return result
 
     def events(self, after: int = 0, limit: int = 100) -> EventPage:
@@ -105,6 +107,6 @@ class ErpBridge:
             raise invalid("limit", f"expected 1..{MAX_PAGE}, got {shown(limit)}")
         uow = self._uow()
         with uow:
-            events = uow.outbox.read(after, limit)
+            events = uow.erp_feed.read(after, limit)
         last = max((e.id for e in events if e.id is not None), default=after)
         return EventPage(tuple(events), last)

@@ -12,7 +12,9 @@ from attrs import frozen
 from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
-from connector_core.ports import Clock, Locks, TokenStore
+from connector_core.ports.clock import Clock
+from connector_core.ports.locks import Locks
+from connector_core.ports.tokens import TokenStore
 
 
 @frozen

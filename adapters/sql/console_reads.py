@@ -1,5 +1,6 @@
-"""The console's reads and its record of operators' actions, in SQL
-(:class:`~connector_core.read_ports.ConsoleReads`, :class:`~connector_core.read_ports.ConsoleLog`).
+"""The console's reads and its record of operators' actions, in SQL (the ports
+:class:`~connector_core.ports.console.ConsoleReads` and
+:class:`~connector_core.ports.console.ConsoleLog`).
 
 Every method opens its own short session: the console reads what is committed, and a page
 never holds a transaction open while it renders.
@@ -32,7 +33,6 @@ from adapters.sql.rows import (
 from connector_core.domain.console import (
     AccountState,
     AuditLine,
-    DeadLetter,
     ErpEventLine,
     JobCounts,
     ListingHit,
@@ -99,16 +99,6 @@ class SqlConsoleReads:
                               running=int(r or 0), dead=int(d or 0))
                     for name, w, h, r, d in session.execute(stmt)]
         return sorted(rows, key=lambda c: (c.account is None, c.account or ""))
-
-    def dead_letters(self, limit: int) -> list[DeadLetter]:
-        with self._session() as session:
-            rows = session.scalars(
-                select(JobRow).where(JobRow.claimed_at.is_(None),
-                                     JobRow.attempts >= self._max_attempts)
-                .order_by(JobRow.id).limit(limit))
-            return [DeadLetter(id=r.id, dedup_key=r.dedup_key, kind=r.kind,
-                               attempts=r.attempts, created_at=r.created_at,
-                               last_tried_at=r.dispatched_at) for r in rows]
 
     def minutes(self, since: datetime) -> list[MinuteCounts]:
         start = since.replace(second=0, microsecond=0)

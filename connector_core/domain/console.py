@@ -1,5 +1,5 @@
 """What the operator's console shows: read models, filled by the read-side port
-(:class:`connector_core.read_ports.ConsoleReads`). Display only; no rule lives here."""
+(:class:`connector_core.ports.console.ConsoleReads`). Display only; no rule lives here."""
 
 from datetime import datetime
 
@@ -35,16 +35,6 @@ class JobCounts:
     running: int
     dead: int
     account: str | None = None
-
-
-@frozen(kw_only=True)
-class DeadLetter:
-    id: int
-    dedup_key: str
-    kind: str
-    attempts: int
-    created_at: datetime
-    last_tried_at: datetime | None
 
 
 @frozen(kw_only=True)

@@ -16,7 +16,8 @@ from connector_core.domain.items import MarketItem
 from connector_core.domain.mapping import MappingRow
 from connector_core.domain.pricing import PriceDecision, PricingRule
 from connector_core.domain.stock import Hold, StockView
-from connector_core.ports import MarketplaceGateway, UnitOfWork
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.push_item import PushPlan, cost_of, plan_push, price_decision
 
 

@@ -24,11 +24,12 @@ from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
 from adapters.sql.rows import JobRow
 from config import console as console_wiring
-from config.bootstrap import MAX_ATTEMPTS, Connector
+from config.bootstrap import Connector
 from config.settings import Settings
 from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.jobs import MAX_ATTEMPTS
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy, PricingRule
@@ -107,7 +108,7 @@ def world(tmp_path: Path,
 
 
 def settle(connector: Connector) -> None:
-    connector.dispatch()
+    connector.jobs.dispatch()
     connector.queue.join()  # type: ignore[attr-defined]
 
 

@@ -82,8 +82,7 @@ def orders() -> tuple[str, int]:
 @bp.get("/jobs")
 def jobs() -> tuple[str, int]:
     console = services()
-    return page("jobs.html", counts=console.reads.job_counts(),
-                dead=console.reads.dead_letters(200))
+    return page("jobs.html", counts=console.reads.job_counts(), dead=console.dead_letters())
 
 
 @bp.get("/verify")

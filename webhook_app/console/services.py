@@ -6,7 +6,8 @@ from datetime import datetime
 
 from attrs import field, frozen
 
-from connector_core.read_ports import ConsoleLog, ConsoleReads
+from connector_core.ports.console import ConsoleLog, ConsoleReads
+from connector_core.ports.dead_letters import DeadLetter
 from connector_core.services.explain import ListingStory
 from webhook_app.proxies import Network
 
@@ -22,7 +23,7 @@ class VerifyOutcome:
 class ConsoleServices:
     """``operators``: name -> password hash. The actions return a one-line outcome, or raise
     :class:`~connector_core.domain.errors.ConnectorError` with a one-line reason.
-    ``retry(None)`` retries every dead letter."""
+    ``retry(None)`` retries every dead letter, ``retry("job-N")`` one."""
 
     operators: Mapping[str, str] = field(repr=False)
     session_key: bytes = field(repr=False)
@@ -32,7 +33,8 @@ class ConsoleServices:
     now: Callable[[], datetime]
     health: Callable[[], Mapping[str, tuple[bool, str]]]
     explain: Callable[[str, str], ListingStory | None]
-    retry: Callable[[int | None], str]
+    dead_letters: Callable[[], list[DeadLetter]]
+    retry: Callable[[str | None], str]
     push_now: Callable[[str, str], str]
     reconcile_now: Callable[[], str]
     verify: Callable[[], VerifyOutcome]

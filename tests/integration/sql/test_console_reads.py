@@ -3,12 +3,11 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.call_counts import SqlCallCounter
 from adapters.sql.console_reads import SqlConsoleReads
-from adapters.sql.dead_letters import revive_dead_letters
 from adapters.sql.listing_titles import SqlListingTitles
 from adapters.sql.rows import JobRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
@@ -90,7 +89,7 @@ def test_counts_reach_the_table_when_the_calls_stop(engine: Engine) -> None:
         datetime.now(UTC) - timedelta(minutes=2))) == 2, 5, "the timer's flush")
 
 
-def test_jobs_dead_letters_and_their_revival(engine: Engine, sql_uow: SqlAlchemyUnitOfWork,
+def test_jobs_by_state_and_by_account(engine: Engine, sql_uow: SqlAlchemyUnitOfWork,
                                              clock: FixedClock) -> None:
     with sql_uow as uow:
         uow.jobs.add(PushItem("main", "MLA1"))
@@ -111,19 +110,6 @@ def test_jobs_dead_letters_and_their_revival(engine: Engine, sql_uow: SqlAlchemy
         uow.commit()
     assert [(c.account, c.waiting) for c in console.job_counts_by_account()] == [
         ("main", 1), ("other-shop", 1), (None, 1)]
-    [dead] = console.dead_letters(10)
-    assert dead.dedup_key == "push-main-MLA3" and dead.attempts == MAX
-    with sql_uow as uow:
-        assert revive_dead_letters(uow.session, max_attempts=MAX, job_id=dead.id + 1,
-                                   now=clock.now()) == []
-        revived = revive_dead_letters(uow.session, max_attempts=MAX, job_id=None,
-                                      now=clock.now())
-        uow.commit()
-    assert revived == [(dead.id, PushItem("main", "MLA3"))]
-    assert console.dead_letters(10) == [] and console.job_counts().waiting == 4
-    with sql_uow as uow:
-        row = uow.session.scalar(select(JobRow).where(JobRow.id == dead.id))
-        assert row is not None and row.attempts == 0 and row.dispatched_at is not None
 
 
 def test_orders_with_holds_events_and_accounting(engine: Engine, sql_uow: SqlAlchemyUnitOfWork,
@@ -135,7 +121,7 @@ def test_orders_with_holds_events_and_accounting(engine: Engine, sql_uow: SqlAlc
         uow.orders.get(5)
         uow.orders.save(OrderRecord(5, sold, emitted=frozenset({ErpEventType.CREATED})))
         uow.stock.put_holds([Hold(5, "MLA1/-", "A", 2)])
-        uow.outbox.append(ErpEvent(ErpEventType.CREATED, sold))
+        uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, sold))
         uow.orders.get(6)
         uow.orders.save(OrderRecord(6, None, accounted_at=clock.now()))
         uow.commit()

@@ -35,9 +35,6 @@ class StubReads:
     def job_counts_by_account(self):
         return []
 
-    def dead_letters(self, limit):
-        return []
-
     def minutes(self, since):
         return []
 
@@ -67,7 +64,8 @@ def console(trusted: str = "", operators: dict[str, str] | None = None):
         operators=operators or {"ana": HASH}, session_key=session_key("k" * 44),
         trusted_proxies=parse_networks([trusted] if trusted else []), reads=reads, log=reads,
         now=lambda: T, health=lambda: {"database": (True, "sqlite")},
-        explain=lambda account, item: None, retry=lambda job: "retrying 0 job(s)",
+        explain=lambda account, item: None, dead_letters=list,
+        retry=lambda job: "retrying 0 job(s)",
         push_now=lambda account, item: "queued", reconcile_now=lambda: "queued for 1",
         verify=lambda: VerifyOutcome(summary="ok", problems=(), warnings=()),
         calls_per_minute=600)

@@ -10,7 +10,6 @@ from typing import Protocol
 from connector_core.domain.console import (
     AccountState,
     AuditLine,
-    DeadLetter,
     JobCounts,
     ListingHit,
     MinuteCounts,
@@ -27,10 +26,6 @@ class ConsoleReads(Protocol):
 
     def job_counts_by_account(self) -> list[JobCounts]:
         """One entry per account with jobs, by name; jobs of no account last (None)."""
-        ...
-
-    def dead_letters(self, limit: int) -> list[DeadLetter]:
-        """Jobs that used up their attempts, oldest first."""
         ...
 
     def minutes(self, since: datetime) -> list[MinuteCounts]:
