@@ -22,7 +22,9 @@ from adapters.clock import SystemClock
 from adapters.inprocess_queue import InProcessTaskQueue
 from adapters.metrics import PrometheusJobMetrics, count_ml_call
 from adapters.ml_api.factory import MlApi, build_ml_api
+from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlAuthorization
+from adapters.ml_api.user_products import MlUserProducts
 from adapters.redis_locks import RedisLocks
 from adapters.rq_queue import RqDeadLetters, RqTaskQueue
 from adapters.sql.admin import SqlAdminTables
@@ -47,6 +49,7 @@ from connector_core.ports.inbox import NotificationIntake
 from connector_core.ports.locks import Locks
 from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.task_queue import TaskQueue
+from connector_core.ports.user_products import UserProductsGateway
 from connector_core.services.accounts import AccountLinking
 from connector_core.services.dead_letters import DeadLetterList
 from connector_core.services.handlers import handler_table
@@ -54,6 +57,7 @@ from connector_core.services.jobs import JobRuntime
 from connector_core.services.notifications import UnitOfWorkIntake
 from connector_core.services.retention import Retention
 from connector_core.services.scheduler import Scheduler
+from connector_core.services.up_jobs import up_handlers
 from erp_bridge import ErpBridge
 
 
@@ -156,6 +160,14 @@ class Connector:
                                                SqlListingTitles(self.engine, self.clock.now))
         return self._gateway
 
+    @property
+    def user_products(self) -> UserProductsGateway | None:
+        """ML's User Products endpoints (None with a gateway given by a test: classic only)."""
+        if self._gateway is None or isinstance(self._gateway, HttpxMercadoLibreGateway
+                                               | TitleNotingGateway):
+            return MlUserProducts(self.ml.gateway.transport)
+        return None
+
     def _authorization(self) -> MlAuthorization:
         if not (self.settings.ml_client_id and self.settings.ml_redirect_uri):
             raise InvalidInput("ML_CLIENT_ID and ML_REDIRECT_URI must be set: ML sends the "
@@ -188,8 +200,11 @@ class Connector:
     @cached_property
     def jobs(self) -> JobRuntime:
         metrics = PrometheusJobMetrics()
-        handlers = handler_table(uow=self.uow, marketplace=lambda: self.gateway,
-                                 clock=self.clock, metrics=metrics)
+        handlers = up_handlers(
+            handler_table(uow=self.uow, marketplace=lambda: self.gateway, clock=self.clock,
+                          metrics=metrics),
+            uow=self.uow, marketplace=lambda: self.gateway, ups=lambda: self.user_products,
+            clock=self.clock, metrics=metrics, locks=self.locks)
         return JobRuntime(ledger=self.uow, queue=self.queue, locks=self.locks,
                           clock=self.clock, handlers=handlers, metrics=metrics,
                           job_timeout_seconds=self.settings.job_timeout_seconds,

@@ -54,7 +54,8 @@ class MlTransport:
         self.retries = 0  # retried attempts, for metrics and tests
 
     def call(self, account: str, method: str, path: str, what: str, *,
-             params: Mapping[str, Any] | None = None, json: Any = None) -> httpx.Response:
+             params: Mapping[str, Any] | None = None, json: Any = None,
+             headers: Mapping[str, str] | None = None) -> httpx.Response:
         """Send one request for ``account``; ``what`` names it in errors and logs."""
         refreshed = False
         attempt = 0
@@ -62,7 +63,8 @@ class MlTransport:
             attempt += 1
             try:
                 token = self._oauth.access_token(account)
-                response = self._send(method, path, what, token, params=params, json=json)
+                response = self._send(method, path, what, token, params=params, json=json,
+                                      headers=headers)
                 if response.status_code == 401 and not refreshed:
                     refreshed = True
                     attempt -= 1  # a refresh is not a failed attempt
@@ -85,13 +87,15 @@ class MlTransport:
             self._sleep(delay)
 
     def _send(self, method: str, path: str, what: str, token: str, *,
-              params: Mapping[str, Any] | None, json: Any) -> httpx.Response:
+              params: Mapping[str, Any] | None, json: Any,
+              headers: Mapping[str, str] | None = None) -> httpx.Response:
         self._limiter.acquire()
         started = time.monotonic()
         try:
             response = self._client.request(
                 method, path, params=params, json=json, timeout=self._timeout,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+                headers={**(headers or {}), "Authorization": f"Bearer {token}",
+                         "Accept": "application/json"})
         except httpx.TransportError as exc:
             raise transport_error(exc, what) from exc
         log.debug("%s -> %d in %.0f ms", what, response.status_code,

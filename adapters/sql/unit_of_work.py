@@ -23,6 +23,7 @@ from adapters.sql.repositories import (
     SqlPrices,
     SqlStock,
 )
+from adapters.sql.user_products import SqlUserProducts
 from connector_core.ports.clock import Clock
 
 
@@ -44,6 +45,7 @@ class SqlAlchemyUnitOfWork:
         self.jobs = SqlJobLedger(self._current, now, max_attempts=max_attempts)
         self.inbox = SqlInbox(self._current, max_attempts=max_attempts)
         self.checkpoints = SqlCheckpoints(self._current)
+        self.user_products = SqlUserProducts(self._current)
 
     def _current(self) -> Session:
         session: Session | None = getattr(self._local, "session", None)

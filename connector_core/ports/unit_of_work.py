@@ -12,6 +12,7 @@ from connector_core.ports.mappings import MappingRepository
 from connector_core.ports.orders import OrderRepository
 from connector_core.ports.prices import PriceRepository
 from connector_core.ports.stock import StockRepository
+from connector_core.ports.user_products import UserProductRepository
 
 
 class UnitOfWork(Protocol):
@@ -46,6 +47,9 @@ class UnitOfWork(Protocol):
 
     @property
     def checkpoints(self) -> CheckpointRepository: ...
+
+    @property
+    def user_products(self) -> UserProductRepository: ...
 
     def __enter__(self) -> Self: ...
 
