@@ -25,8 +25,8 @@ from adapters.sql.rows import (
     HoldRow,
     InboxRow,
     JobRow,
+    ListingMappingRow,
     ListingTitleRow,
-    MappingRowRow,
     MlCallMinuteRow,
     OrderRow,
 )
@@ -140,15 +140,15 @@ class SqlConsoleReads:
         like = f"%{_escape_like(text.lower())}%"
         title = ListingTitleRow.title
         with self._session() as session:
-            stmt = (select(MappingRowRow, title)
+            stmt = (select(ListingMappingRow, title)
                     .outerjoin(ListingTitleRow,
-                               (ListingTitleRow.account == MappingRowRow.account)
-                               & (ListingTitleRow.item_id == MappingRowRow.item_id))
-                    .where(or_(func.lower(MappingRowRow.sku).like(like, escape="\\"),
-                               func.lower(MappingRowRow.item_id).like(like, escape="\\"),
+                               (ListingTitleRow.account == ListingMappingRow.account)
+                               & (ListingTitleRow.item_id == ListingMappingRow.item_id))
+                    .where(or_(func.lower(ListingMappingRow.sku).like(like, escape="\\"),
+                               func.lower(ListingMappingRow.item_id).like(like, escape="\\"),
                                func.lower(title).like(like, escape="\\")))
-                    .order_by(MappingRowRow.account, MappingRowRow.item_id,
-                              MappingRowRow.variation_id).limit(limit))
+                    .order_by(ListingMappingRow.account, ListingMappingRow.item_id,
+                              ListingMappingRow.variation_id).limit(limit))
             return [ListingHit(account=row.account, item_id=row.item_id,
                                variation_id=row.variation_id or None, sku=row.sku,
                                title=seen_title, active=bool(row.active))
