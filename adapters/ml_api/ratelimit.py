@@ -12,9 +12,10 @@ long an urgent call waits for one.
 **Priority.** Each call belongs to a lane (:mod:`connector_core.domain.lanes`: the lane of
 the job running it). An urgent caller finding the window full registers as waiting; while
 one waits, bulk callers leave freed slots to it, so an urgent call takes the next slot
-instead of queueing behind bulk calls already pacing here. Bulk never starves: it may always
-take a slot while it holds fewer than ``bulk_floor`` of the window's grants (a fifth of
-them, rounded up), so under a flood of urgent calls bulk still gets that share of the rate.
+instead of queueing behind bulk calls already pacing here. Bulk never starves: while it holds
+fewer than ``bulk_floor`` of the window's grants (a fifth of them, rounded up), a waiting
+bulk caller goes before urgent ones, so under a flood of urgent calls bulk still gets that
+share of the rate.
 Priority changes who goes next, never how many go: the total stays within ``amount``.
 
 The window is one second plus a small guard (``margin``, 100 ms by default): a slot is re-used
@@ -55,6 +56,7 @@ class _MemoryWindow:
         self._spacing = window / amount
         self._grants: list[tuple[float, Lane]] = []
         self._waiters: dict[str, float] = {}  # urgent caller -> when it stops counting
+        self._starving: dict[str, float] = {}  # bulk callers under their floor, the same
         self._lock = threading.Lock()
 
     def try_take(self, lane: Lane, waiter: str) -> float:
@@ -62,6 +64,8 @@ class _MemoryWindow:
             now = self._now()
             self._grants = [g for g in self._grants if g[0] > now - self._window]
             self._waiters = {w: t for w, t in self._waiters.items() if t > now}
+            self._starving = {w: t for w, t in self._starving.items() if t > now}
+            bulk_held = sum(1 for _, held_by in self._grants if held_by is Lane.BULK)
             wait = 0.0
             if len(self._grants) >= self._amount:
                 wait = self._grants[0][0] + self._window - now
@@ -70,20 +74,25 @@ class _MemoryWindow:
             if wait > 0:
                 if lane is Lane.URGENT:
                     self._waiters[waiter] = now + wait + WAITER_GRACE_SECONDS
+                elif bulk_held < self._floor:
+                    self._starving[waiter] = now + wait + WAITER_GRACE_SECONDS
                 return wait
-            bulk_held = sum(1 for _, held_by in self._grants if held_by is Lane.BULK)
             if lane is Lane.BULK and self._waiters and bulk_held >= self._floor:
                 return YIELD_POLL_SECONDS
+            if lane is Lane.URGENT and self._starving and bulk_held < self._floor:
+                return YIELD_POLL_SECONDS  # bulk's floor: its waiting caller goes first
             self._grants.append((now, lane))
             self._waiters.pop(waiter, None)
+            self._starving.pop(waiter, None)
             return 0.0
 
     def clear(self) -> None:
         with self._lock:
-            self._grants, self._waiters = [], {}
+            self._grants, self._waiters, self._starving = [], {}, {}
 
 
-# KEYS: every grant, bulk's grants (zsets scored by time), urgent waiters (scored by expiry).
+# KEYS: every grant, bulk's grants (zsets scored by time), urgent waiters and bulk waiters
+# under bulk's floor (scored by expiry).
 # ARGV: window, amount, bulk floor, lane, waiter id, grant id, yield poll, waiter grace,
 # spacing.
 _TRY_TAKE = """
@@ -94,6 +103,8 @@ local urgent = ARGV[4] == 'urgent'
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local bulk_held = redis.call('ZCARD', KEYS[2])
 local ttl = math.ceil(window * 1000) + 1000
 local wait = 0
 if redis.call('ZCARD', KEYS[1]) >= amount then
@@ -104,17 +115,23 @@ if last then
     wait = math.max(wait, tonumber(last) + tonumber(ARGV[9]) - now)
 end
 if wait > 0 then
-    if urgent then
-        redis.call('ZADD', KEYS[3], now + wait + tonumber(ARGV[8]), ARGV[5])
-        redis.call('PEXPIRE', KEYS[3], ttl + math.ceil(wait * 1000))
+    local queue = nil
+    if urgent then queue = KEYS[3] elseif bulk_held < floor then queue = KEYS[4] end
+    if queue then
+        redis.call('ZADD', queue, now + wait + tonumber(ARGV[8]), ARGV[5])
+        redis.call('PEXPIRE', queue, ttl + math.ceil(wait * 1000))
     end
     return tostring(wait)
 end
-if not urgent and redis.call('ZCARD', KEYS[3]) > 0 and redis.call('ZCARD', KEYS[2]) >= floor then
+if not urgent and redis.call('ZCARD', KEYS[3]) > 0 and bulk_held >= floor then
+    return ARGV[7]
+end
+if urgent and redis.call('ZCARD', KEYS[4]) > 0 and bulk_held < floor then
     return ARGV[7]
 end
 redis.call('ZADD', KEYS[1], now, ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZREM', KEYS[4], ARGV[5])
 if urgent then
     redis.call('ZREM', KEYS[3], ARGV[5])
 else
@@ -129,7 +146,8 @@ class _RedisWindow:
     def __init__(self, redis: Redis, key: str, amount: int, window: float,
                  bulk_floor: int) -> None:
         self._redis = redis
-        self._keys = [f"{key}:grants", f"{key}:bulk", f"{key}:urgent-waiting"]
+        self._keys = [f"{key}:grants", f"{key}:bulk", f"{key}:urgent-waiting",
+                      f"{key}:bulk-starving"]
         self._args = [window, amount, bulk_floor]
         self._script = redis.register_script(_TRY_TAKE)
 

@@ -64,9 +64,21 @@ def test_an_urgent_caller_that_went_away_holds_bulk_back_only_briefly() -> None:
     assert window.try_take(BULK, "b") == 0.0
 
 
+def test_a_bulk_caller_under_its_floor_goes_before_urgent_ones() -> None:
+    clock = Clock()
+    window = _MemoryWindow(amount=2, window=1.0, bulk_floor=1, now=clock)
+    assert window.try_take(URGENT, "u") == 0.0
+    assert window.try_take(BULK, "b") == pytest.approx(0.5)  # waiting, holding none
+    clock.now += 0.5
+    assert window.try_take(URGENT, "u") == YIELD_POLL_SECONDS
+    assert window.try_take(BULK, "b") == 0.0
+    clock.now += 0.5
+    assert window.try_take(URGENT, "u") == 0.0  # bulk holds its floor again
+
+
 def test_a_lone_call_never_waits_and_grants_are_spaced() -> None:
     clock = Clock()
-    window = _MemoryWindow(amount=10, window=1.1, bulk_floor=2, now=clock)
+    window = _MemoryWindow(amount=10, window=1.1, bulk_floor=1, now=clock)
     assert window.try_take(BULK, "b") == 0.0
     assert window.try_take(BULK, "b") == pytest.approx(0.11)
     clock.now += 0.11
