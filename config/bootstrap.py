@@ -32,6 +32,11 @@ from adapters.sql.oauth_states import SqlOAuthStates
 from adapters.sql.repositories import StoredJob
 from adapters.sql.tokens import SqlTokenStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from config.after_sale_jobs import (
+    after_sale_gateway,
+    reconcile_account_after_sale,
+    run_after_sale_job,
+)
 from config.settings import ML_API_URL, Settings
 from connector_core.domain.accounts import Account
 from connector_core.domain.commands import (
@@ -40,6 +45,8 @@ from connector_core.domain.commands import (
     PushItem,
     Reconcile,
     SyncOrder,
+    SyncQuestion,
+    SyncShipment,
 )
 from connector_core.domain.errors import InvalidInput, UnknownAccount
 from connector_core.ports import Clock, Locks, MarketplaceGateway, NotificationIntake, TaskQueue
@@ -378,7 +385,11 @@ class Connector:
         if isinstance(command, Reconcile):
             found = reconcile_orders(command.account, uow=self.uow, marketplace=self.gateway,
                                       clock=self.clock, since=command.since)
-            return f"{found.orders_seen} orders seen, {len(found.orders_queued)} queued"
+            after_sale = reconcile_account_after_sale(self, command.account)
+            return f"{found.orders_seen} orders seen, {len(found.orders_queued)} queued; " \
+                   f"{after_sale}"
+        if isinstance(command, SyncShipment | SyncQuestion):
+            return run_after_sale_job(self, command)
         raise TypeError(f"unknown command {command!r}")
 
     def scheduled(self, last_reconcile: float, now: float) -> float:
@@ -472,6 +483,7 @@ class Connector:
                                       clock=self.clock, since=since)
             lines.append(f"{name}: orders updated since {result.since.isoformat()}: "
                          f"{result.orders_seen} seen, {len(result.orders_queued)} to apply")
+            lines.append(f"{name}: {reconcile_account_after_sale(self, name)}")
         missed = self._recover_missed()
         lines.append("missed notifications: skipped ([connector] application_id is not set)"
                      if missed is None else f"missed notifications recovered: {missed}")
@@ -540,7 +552,8 @@ class Connector:
     @cached_property
     def bridge(self) -> ErpBridge:
         return ErpBridge(self.uow_factory, self.clock, after_commit=self.after_commit,
-                         push_delay_seconds=self.settings.push_delay_seconds)
+                         push_delay_seconds=self.settings.push_delay_seconds,
+                         after_sale=lambda: after_sale_gateway(self))
 
     def health(self) -> Mapping[str, tuple[bool, str]]:
         checks: dict[str, tuple[bool, str]] = {}

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
+from config.answer_rules import parse_answer_rules
 from config.files import read_toml
 from config.toml_schema import schema_problems
 from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
@@ -161,6 +162,7 @@ def _file_values(path: Path, values: dict[str, Any]) -> dict[str, Any]:
     located as ``file:line:column`` (:class:`MappingInvalid`, one line)."""
     data, loc = read_toml(path)
     problems = schema_problems(data, loc)
+    problems += parse_answer_rules(data, loc)[1]
     sections = {}
     for name in ("connector", "webhook"):
         section = data.get(name, {})

@@ -10,14 +10,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, Self
 
+from connector_core.after_sale_ports import QuestionRepository, ShipmentRepository
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.audit import AuditEntry
 from connector_core.domain.commands import Command
 from connector_core.domain.errors import MarketplaceError
+from connector_core.domain.feed import FeedEvent
 from connector_core.domain.items import ItemUpdate, MarketItem
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow
 from connector_core.domain.notifications import InboxEntry, Notification
-from connector_core.domain.orders import ErpEvent, Order, OrderRecord
+from connector_core.domain.orders import Order, OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy
 from connector_core.domain.stock import Hold, StockReport
@@ -190,9 +192,9 @@ class PriceRepository(Protocol):
 class OutboxRepository(Protocol):
     """The ERP event feed: ``append`` assigns a strictly increasing cursor at commit order."""
 
-    def append(self, event: ErpEvent) -> None: ...
+    def append(self, event: FeedEvent) -> None: ...
 
-    def read(self, after: int, limit: int) -> list[ErpEvent]: ...
+    def read(self, after: int, limit: int) -> list[FeedEvent]: ...
 
     def purge(self, created_before: datetime, limit: int) -> int:
         """Delete up to ``limit`` events appended before ``created_before``, oldest first;
@@ -312,6 +314,12 @@ class UnitOfWork(Protocol):
 
     @property
     def checkpoints(self) -> CheckpointRepository: ...
+
+    @property
+    def shipments(self) -> ShipmentRepository: ...
+
+    @property
+    def questions(self) -> QuestionRepository: ...
 
 
     def __enter__(self) -> Self: ...

@@ -17,13 +17,17 @@ from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.audit import AuditEntry
 from connector_core.domain.commands import Command, ProcessNotification
 from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceRejected
+from connector_core.domain.feed import FeedEvent
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import InboxEntry, Notification
-from connector_core.domain.orders import ErpEvent, Order, OrderRecord
+from connector_core.domain.orders import Order, OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy
+from connector_core.domain.questions import QuestionRecord
+from connector_core.domain.shipments import ShipmentRecord
 from connector_core.domain.stock import Hold, StockReport
+from tests.fakes_after_sale import FakeQuestions, FakeShipments
 
 
 class FixedClock:
@@ -50,7 +54,7 @@ class Store:
     erp_prices: dict[str, ErpPrice] = field(factory=dict)
     policy: PricingPolicy = field(factory=PricingPolicy)
     competitor: dict[Listing, Decimal] = field(factory=dict)
-    events: list[ErpEvent] = field(factory=list)  # with their cursor (``id``) set
+    events: list[FeedEvent] = field(factory=list)  # with their cursor (``id``) set
     event_times: dict[int, datetime] = field(factory=dict)  # cursor -> when appended
     last_cursor: int = 0  # cursors and inbox ids are never reused, even after a purge
     last_inbox_id: int = 0
@@ -59,6 +63,9 @@ class Store:
     job_not_before: dict[str, datetime | None] = field(factory=dict)
     inbox: dict[int, InboxEntry] = field(factory=dict)
     checkpoints: dict[tuple[str, str], datetime] = field(factory=dict)
+    shipments: dict[int, ShipmentRecord] = field(factory=dict)
+    shipment_times: dict[int, datetime] = field(factory=dict)
+    questions: dict[int, QuestionRecord] = field(factory=dict)
 
 
 class _Repo:
@@ -149,12 +156,12 @@ class FakePrices(_Repo):
 
 
 class FakeOutbox(_Repo):
-    def append(self, event: ErpEvent) -> None:
+    def append(self, event: FeedEvent) -> None:
         self.s.last_cursor += 1
         self.s.events.append(evolve(event, id=self.s.last_cursor))
         self.s.event_times[self.s.last_cursor] = self._uow.now()
 
-    def read(self, after: int, limit: int) -> list[ErpEvent]:
+    def read(self, after: int, limit: int) -> list[FeedEvent]:
         return [e for e in self.s.events if e.id is not None and e.id > after][:limit]
 
     def purge(self, created_before: datetime, limit: int) -> int:
@@ -256,13 +263,16 @@ class FakeUnitOfWork:
         self.jobs = FakeJobs(self)
         self.inbox = FakeInbox(self)
         self.checkpoints = FakeCheckpoints(self)
+        self.shipments = FakeShipments(self)
+        self.questions = FakeQuestions(self)
 
     @staticmethod
     def _copy(store: Store) -> Store:
         """A working copy whose collections can change without touching ``store``."""
         work = copy.copy(store)
         for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor",
-                     "inbox", "checkpoints", "event_times"):
+                     "inbox", "checkpoints", "event_times", "shipments", "shipment_times",
+                     "questions"):
             setattr(work, name, dict(getattr(store, name)))
         for name in ("events", "audit", "jobs"):
             setattr(work, name, list(getattr(store, name)))

@@ -11,7 +11,7 @@ token.
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import httpx
@@ -54,21 +54,25 @@ class MlTransport:
         self.retries = 0  # retried attempts, for metrics and tests
 
     def call(self, account: str, method: str, path: str, what: str, *,
-             params: Mapping[str, Any] | None = None, json: Any = None) -> httpx.Response:
-        """Send one request for ``account``; ``what`` names it in errors and logs."""
+             params: Mapping[str, Any] | None = None, json: Any = None,
+             headers: Mapping[str, str] | None = None,
+             ok: Collection[int] = (200, 201, 206)) -> httpx.Response:
+        """Send one request for ``account``; ``what`` names it in errors and logs. A status
+        in ``ok`` is returned as it came (to read an error body the caller understands)."""
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
             try:
                 token = self._oauth.access_token(account)
-                response = self._send(method, path, what, token, params=params, json=json)
+                response = self._send(method, path, what, token, params=params, json=json,
+                                      headers=headers)
                 if response.status_code == 401 and not refreshed:
                     refreshed = True
                     attempt -= 1  # a refresh is not a failed attempt
                     self._oauth.refresh(account, stale=token)
                     continue
-                if response.status_code in (200, 201, 206):
+                if response.status_code in ok:
                     return response
                 error = error_from_response(response, what)
                 if not isinstance(error, MarketplaceUnavailable):
@@ -85,13 +89,15 @@ class MlTransport:
             self._sleep(delay)
 
     def _send(self, method: str, path: str, what: str, token: str, *,
-              params: Mapping[str, Any] | None, json: Any) -> httpx.Response:
+              params: Mapping[str, Any] | None, json: Any,
+              headers: Mapping[str, str] | None = None) -> httpx.Response:
         self._limiter.acquire()
         started = time.monotonic()
         try:
             response = self._client.request(
                 method, path, params=params, json=json, timeout=self._timeout,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+                headers={"Accept": "application/json", **(headers or {}),
+                         "Authorization": f"Bearer {token}"})
         except httpx.TransportError as exc:
             raise transport_error(exc, what) from exc
         log.debug("%s -> %d in %.0f ms", what, response.status_code,

@@ -11,6 +11,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.sql.after_sale import SqlQuestions, SqlShipments
 from adapters.sql.outboxes import SqlInbox, SqlJobOutbox, SqlOutbox
 from adapters.sql.repositories import (
     SqlAccounts,
@@ -42,6 +43,8 @@ class SqlAlchemyUnitOfWork:
         self.jobs = SqlJobOutbox(self._current, now, max_attempts=max_attempts)
         self.inbox = SqlInbox(self._current, max_attempts=max_attempts)
         self.checkpoints = SqlCheckpoints(self._current)
+        self.shipments = SqlShipments(self._current, now)
+        self.questions = SqlQuestions(self._current, now)
 
     def _current(self) -> Session:
         session: Session | None = getattr(self._local, "session", None)

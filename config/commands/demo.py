@@ -184,6 +184,8 @@ class Story:
 
 def tell(story: Story) -> list[str]:
     """The story; returns what to put in the closing line."""
+    from connector_core.domain.orders import ErpEvent
+
     bridge = story.connector.bridge
     say = story.say
 
@@ -211,7 +213,8 @@ def tell(story: Story) -> list[str]:
         "and moves the single mug listing 12 -> 8.")
     story.show()
     events = bridge.events()
-    kinds = ", ".join(e.type.value for e in events.events if e.order_id == sold)
+    kinds = ", ".join(str(e.type) for e in events.events
+                      if isinstance(e, ErpEvent) and e.order_id == sold)
     say(f"   ERP event feed: {kinds} (once each, whatever the duplicates)")
     expect(story.quantities("MLA1000000001", "MLA1000000002") == [8, 4], "8 mugs, 4 kits")
 

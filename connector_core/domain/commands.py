@@ -56,4 +56,28 @@ class Reconcile:
         return f"reconcile-{self.account}"
 
 
-Command = PushItem | SyncOrder | ProcessNotification | Reconcile
+@frozen
+class SyncShipment:
+    """Read a shipment from ML and announce its status to the ERP (once per status)."""
+
+    account: str
+    shipment_id: int
+
+    @property
+    def dedup_key(self) -> str:
+        return f"shipment-{self.account}-{self.shipment_id}"
+
+
+@frozen
+class SyncQuestion:
+    """Read a buyer's question from ML, announce it, and answer it when a rule says so."""
+
+    account: str
+    question_id: int
+
+    @property
+    def dedup_key(self) -> str:
+        return f"question-{self.account}-{self.question_id}"
+
+
+Command = PushItem | SyncOrder | ProcessNotification | Reconcile | SyncShipment | SyncQuestion

@@ -18,6 +18,7 @@ from connector_core.domain.orders import (
 from connector_core.domain.stock import StockView
 from connector_core.ports import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
+from connector_core.services.shipments import link_order
 
 
 @frozen
@@ -73,6 +74,7 @@ def order_seen(order: Order, *, uow: UnitOfWork) -> OrderSeenResult:
         for event_type in due:
             uow.outbox.append(ErpEvent(type=event_type, order=order))
         uow.orders.save(evolve(record, order=order, emitted=record.emitted | set(due)))
+        link_order(order, uow)
         sold = {sku for sku in line_sku.values() if sku is not None}
         touched = sold | {h.sku for h in existing} | set(changes.skus)
         pushes = queue_pushes_for_skus(uow, touched, kits)

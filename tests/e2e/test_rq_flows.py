@@ -24,6 +24,7 @@ from config.settings import Settings
 from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
+from connector_core.domain.orders import ErpEvent
 from ml_sandbox.server import start_sandbox
 from tests.e2e.conftest import SEED, SELLER, wait_for
 from tests.services import database_url, fresh_postgres_database
@@ -117,7 +118,8 @@ reconcile_interval_minutes = 60
             return sum(h.units for h in uow.stock.holds_for_order(order_id))
 
     def events(self) -> list[tuple[int, str]]:
-        return [(e.order_id, e.type.value) for e in self.connector.bridge.events(limit=500).events]
+        return [(e.order_id, e.type.value) for e in self.connector.bridge.events(limit=500).events
+                if isinstance(e, ErpEvent)]
 
 
 @pytest.fixture
