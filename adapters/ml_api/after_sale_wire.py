@@ -82,7 +82,7 @@ class MlQuestion:
     status: str
     text: str | None = None
     date_created: datetime | None = None
-    hold: bool = False
+    hold: Any = False  # a JSON boolean (the converter's int rule would refuse it)
     answer: MlAnswer | None = None
     # "from" on the wire
     from_: MlRef | None = None
@@ -141,7 +141,7 @@ def parse_question(data: Any, account: str) -> Question:
                         status=wire.status, text=wire.text or "",
                         date_created=wire.date_created,
                         from_id=wire.from_.id if wire.from_ is not None else None,
-                        hold=wire.hold,
+                        hold=wire.hold is True,
                         answer_text=answer.text if answer is not None else None,
                         answer_date=answer.date_created if answer is not None else None)
     except (TypeError, ValueError) as exc:
