@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def after_sale_gateway(connector: "Connector") -> AfterSaleGateway:
-    override: AfterSaleGateway | None = getattr(connector, "_after_sale", None)
+    override: AfterSaleGateway | None = connector._after_sale
     return override if override is not None else connector.ml.after_sale
 
 

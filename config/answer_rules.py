@@ -68,7 +68,10 @@ def _rule(name: str, spec: Any, timezone: str) -> AnswerRule:
     if not isinstance(words, list) or len(words) > MAX_WORDS or not all(
             isinstance(w, str) and w.strip() for w in words):
         raise ValueError(f"words: expected a list of up to {MAX_WORDS} non-empty strings")
-    hours = _hours(spec["hours"]) if "hours" in spec else None
+    try:
+        hours = _hours(spec["hours"]) if "hours" in spec else None
+    except ValueError as exc:
+        raise ValueError(f"hours: {exc}") from None
     if not words and hours is None:
         raise ValueError("give words, hours or both: a rule that matches every question "
                          "would answer them all")
@@ -105,6 +108,8 @@ def parse_answer_rules(data: Any, loc: Locator | None = None
         try:
             rules.append(_rule(name, spec, timezone))
         except ValueError as exc:
-            problems.append(Problem(where("rules", name),
-                                    f"[questions.rules.{name}] {exc}"))
+            key = str(exc).split(":", 1)[0]
+            located = where("rules", name, key) if isinstance(spec, dict) and key in spec \
+                else where("rules", name)
+            problems.append(Problem(located, f"[questions.rules.{name}] {exc}"))
     return tuple(rules), problems

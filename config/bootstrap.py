@@ -38,6 +38,7 @@ from config.after_sale_jobs import (
     run_after_sale_job,
 )
 from config.settings import ML_API_URL, Settings
+from connector_core.after_sale_ports import AfterSaleGateway
 from connector_core.domain.accounts import Account
 from connector_core.domain.commands import (
     Command,
@@ -92,8 +93,10 @@ class Connector:
 
     def __init__(self, settings: Settings, *, gateway: MarketplaceGateway | None = None,
                  clock: Clock | None = None, queue: TaskQueue | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None,
+                 after_sale: AfterSaleGateway | None = None) -> None:
         self.settings = settings
+        self._after_sale = after_sale
         self.clock: Clock = clock or SystemClock()
         self._gateway = gateway
         self._queue = queue

@@ -1,11 +1,19 @@
 """In-memory shipments and questions repositories (see :mod:`tests.fakes`)."""
 
-from collections.abc import Sequence
+import io
+import zipfile
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from connector_core.domain.questions import QuestionRecord
-from connector_core.domain.shipments import ShipmentRecord
+from attrs import evolve
+from pypdf import PdfWriter
+
+from connector_core.after_sale_ports import LABELS_PER_CALL, LabelRefusal, LabelsNotPrintable
+from connector_core.domain.accounts import Account
+from connector_core.domain.errors import MarketplaceNotFound, MarketplaceRejected
+from connector_core.domain.questions import Question, QuestionRecord
+from connector_core.domain.shipments import Shipment, ShipmentRecord
 
 if TYPE_CHECKING:
     from tests.fakes import FakeUnitOfWork, Store
@@ -49,3 +57,73 @@ class FakeQuestions(_Repo):
         return [i for i, r in sorted(self.s.questions.items())
                 if r.account == account and r.question is not None
                 and r.question.status in ("UNANSWERED", "UNDER_REVIEW")][:limit]
+
+
+class FakeAfterSale:
+    """A stateful stand-in for ML's shipments, labels and questions (the rules the sandbox
+    keeps: labels only ``ready_to_ship``, 50 a call; answers only to ``UNANSWERED``)."""
+
+    def __init__(self, shipments: Sequence[Shipment] = (),
+                 questions: Sequence[Question] = ()) -> None:
+        self.shipments = {s.id: s for s in shipments}
+        self.questions = {q.id: q for q in questions}
+        self.label_calls: list[list[int]] = []
+
+    def get_shipment(self, account: Account, shipment_id: int) -> Shipment:
+        if shipment_id not in self.shipments:
+            raise MarketplaceNotFound(f"shipment {shipment_id}")
+        return self.shipments[shipment_id]
+
+    def pack_order_ids(self, account: Account, pack_id: int) -> list[int]:
+        return sorted({s.order_id for s in self.shipments.values() if s.order_id})
+
+    def shipment_labels(self, account: Account, shipment_ids: Sequence[int],
+                        label_format: str) -> bytes:
+        assert 0 < len(shipment_ids) <= LABELS_PER_CALL
+        self.label_calls.append(list(shipment_ids))
+        refusals = [LabelRefusal(i, s.status if s else None, None, "NOT_PRINTABLE_STATUS",
+                                 f"Shipment {i} status is {s.status if s else 'unknown'}")
+                    for i in shipment_ids
+                    for s in [self.shipments.get(i)] if s is None or s.status != "ready_to_ship"]
+        if refusals:
+            raise LabelsNotPrintable(refusals)
+        if label_format == "zpl2":
+            return zpl_zip(shipment_ids)
+        return pdf_pages(len(shipment_ids))
+
+    def get_question(self, account: Account, question_id: int) -> Question:
+        if question_id not in self.questions:
+            raise MarketplaceNotFound(f"question {question_id}")
+        return self.questions[question_id]
+
+    def answer_question(self, account: Account, question_id: int, text: str) -> Question:
+        question = self.get_question(account, question_id)
+        if question.status != "UNANSWERED":
+            raise MarketplaceRejected(f"Question {question_id} is already answered"
+                                      if question.status == "ANSWERED" else
+                                      f"Question {question_id} cannot be answered",
+                                      status=400, error="bad_request")
+        answered = evolve(question, status="ANSWERED", answer_text=text,
+                          answer_date=question.date_created)
+        self.questions[question_id] = answered
+        return answered
+
+    def unanswered_questions(self, account: Account) -> Iterator[Question]:
+        return iter([q for q in self.questions.values() if q.status == "UNANSWERED"])
+
+
+def pdf_pages(count: int) -> bytes:
+    writer = PdfWriter()
+    for _ in range(count):
+        writer.add_blank_page(288, 432)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def zpl_zip(shipment_ids: Sequence[int]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("Etiqueta de envio.txt", "".join(
+            f"^XA^FO50,50^FD{i}^FS^XZ\n" for i in shipment_ids))
+    return out.getvalue()

@@ -1,7 +1,7 @@
 """Static check (run by mypy in scripts/test): the fakes implement the core's ports."""
 
-from connector_core import ports
-from tests import fakes
+from connector_core import after_sale_ports, ports
+from tests import fakes, fakes_after_sale
 
 
 def _conforms() -> None:
@@ -11,4 +11,5 @@ def _conforms() -> None:
     locks: ports.Locks = fakes.FakeLocks()
     queue: ports.TaskQueue = fakes.InMemoryTaskQueue()
     clock: ports.Clock = fakes.FixedClock()
-    del uow, marketplace, tokens, locks, queue, clock
+    after_sale: after_sale_ports.AfterSaleGateway = fakes_after_sale.FakeAfterSale()
+    del uow, marketplace, tokens, locks, queue, clock, after_sale
