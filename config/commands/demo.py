@@ -4,7 +4,8 @@ SQLite in a temporary directory, jobs in-process (``REDIS_URL`` is ignored), the
 sandbox on a thread, a generated ``CONNECTOR_SECRET_KEY``; the example ``connector.toml`` and
 ``mappings.csv`` shipped in the ``config`` package. Then a short story is told with
 before/after tables of the ML listings: stock published, a sale moving the other listings, the
-ERP accounting for it, a cancellation, a cost change and a rejected price.
+ERP accounting for it, a cancellation, a cost change and a rejected price; then the sale ships
+with its label printed, and a buyer's question is answered by a rule.
 """
 
 import argparse
@@ -184,6 +185,7 @@ class Story:
 
 def tell(story: Story) -> list[str]:
     """The story; returns what to put in the closing line."""
+    from config.demo_after_sale import after_the_sale
     from connector_core.domain.orders import ErpEvent
 
     bridge = story.connector.bridge
@@ -228,12 +230,13 @@ def tell(story: Story) -> list[str]:
     expect(story.quantities("MLA1000000001", "MLA1000000002") == [8, 4], "8 mugs, 4 kits")
 
     _cancellation_and_prices(story)
+    after_sale = after_the_sale(story, sold)
     final = {(r[0], r[1]): r[3] for r in listings(story.sandbox, story.skus)}
     expect(final == {("MLA1000000001", ""): 8, ("MLA1000000002", ""): 4,
                      ("MLA1000000003", 180000000101): 6, ("MLA1000000003", 180000000102): 3,
                      ("MLA1000000003", 180000000103): 3, ("MLA1000000004", ""): 30},
            f"every listing at its rule 1 figure, got {final}")
-    return [f"{len(story.shown)} listings", "2 orders (1 sold, 1 cancelled)"]
+    return [f"{len(story.shown)} listings", "2 orders (1 sold, 1 cancelled)", *after_sale]
 
 
 def _cancellation_and_prices(story: Story) -> None:
