@@ -1,17 +1,18 @@
 """The demo's after-sale chapter: the sale of chapter 2 goes to "ready to ship" and the ERP
 prints its label; a buyer's question is answered at once by a rule of ``connector.toml``."""
 
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any
 
-if TYPE_CHECKING:
-    from config.commands.demo import Story
+import httpx
+
+from config.commands.demo import SELLER, Story, expect
+from erp_bridge.payloads import event_json
 
 QUESTION = "Hola, ¿hacen envíos a Rosario?"
 
 
-def _control(story: "Story", path: str, body: dict[str, Any]) -> dict[str, Any]:
-    import httpx
-
+def _control(story: Story, path: str, body: dict[str, Any]) -> dict[str, Any]:
     answer = httpx.post(f"{story.sandbox.url}/_sandbox/{path}", json={**body, "notify": False},
                         timeout=10)
     answer.raise_for_status()
@@ -19,11 +20,7 @@ def _control(story: "Story", path: str, body: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _notify(story: "Story", topic: str, resource: str) -> None:
-    from datetime import UTC, datetime
-
-    from config.commands.demo import SELLER
-
+def _notify(story: Story, topic: str, resource: str) -> None:
     story.notes += 1
     answer = story.client.post("/notifications", json={
         "_id": f"demo-{topic}-{story.notes}", "resource": resource, "user_id": SELLER,
@@ -33,17 +30,13 @@ def _notify(story: "Story", topic: str, resource: str) -> None:
         raise RuntimeError(f"POST /notifications answered {answer.status_code}")
 
 
-def _feed(story: "Story", *types: str) -> list[dict[str, Any]]:
-    from erp_bridge.payloads import event_json
-
+def _feed(story: Story, *types: str) -> list[dict[str, Any]]:
     events = [event_json(e) for e in story.connector.bridge.events(limit=500).events]
     return [e for e in events if e["type"] in types]
 
 
-def after_the_sale(story: "Story", order_id: int) -> list[str]:
+def after_the_sale(story: Story, order_id: int) -> list[str]:
     """Chapter 7; what to add to the closing line."""
-    from config.commands.demo import expect
-
     say = story.say
     story.chapter(7, f"After the sale: order {order_id} ships, and a buyer asks a question.")
     shipment_id = int(story.sandbox.state.orders[order_id]["shipping"]["id"])
