@@ -171,8 +171,6 @@ class Connector:
         if not (self.settings.ml_client_id and self.settings.ml_client_secret):
             raise InvalidInput("ML_CLIENT_ID and ML_CLIENT_SECRET are not set: the connector "
                                "cannot talk to MercadoLibre without its ML application")
-        with self.uow as uow:  # /missed_feeds is per application but needs a seller token
-            accounts = uow.accounts.list()
         return build_ml_api(
             self.http, client_id=self.settings.ml_client_id,
             client_secret=self.settings.ml_client_secret,
@@ -180,7 +178,6 @@ class Connector:
             rate_per_second=self.settings.rate_limit_per_second,
             redis_url=self.settings.redis_url or None,
             application_id=self.settings.application_id,
-            feeds_account=accounts[0].name if accounts else None,
             timeout=self.settings.ml_timeout_seconds, clock=self.clock)
 
     @property
@@ -380,7 +377,11 @@ class Connector:
             PUSHES.labels(outcome=outcome).inc()
             return outcome
         if isinstance(command, SyncOrder):
-            seen = sync_order(command, uow=self.uow, marketplace=self.gateway)
+            seen = sync_order(command, uow=self.uow, marketplace=self.gateway,
+                              clock=self.clock)
+            if seen.not_found:
+                log.warning("%s: %s", command.dedup_key, seen.not_found)
+                return seen.not_found
             return "applied" if seen.applied else "not newer"
         if isinstance(command, ProcessNotification):
             routing = process_notification(command, uow=self.uow, clock=self.clock)
@@ -532,17 +533,20 @@ class Connector:
     def connect(self, name: str, code: str) -> str:
         """Exchange ``code`` for the account's tokens and store them (encrypted).
 
-        The tokens are checked to belong to the account's ML user *before* they are stored:
-        a seller logged in as someone else gets an error, and the account keeps its tokens.
+        The tokens are checked to belong to the account's ML user *before* they are stored,
+        always by ``GET /users/me`` with the new token (the token answer's ``user_id`` may be
+        missing, and must agree when present): a seller logged in as someone else gets an
+        error, and the account keeps its tokens.
         """
         account = self._account(name)
         tokens = self.ml.oauth.exchange_code(code.strip())
-        if tokens.user_id is not None and tokens.user_id != account.user_id:
-            raise InvalidInput(f"that code belongs to ML user {tokens.user_id}, but account "
-                               f"{name!r} is ML user {account.user_id}: log in to "
-                               f"MercadoLibre as that seller and connect again")
-        self.tokens.save(name, tokens)
         user = self.ml.oauth.user(tokens.access_token)
+        for owner in (user.id, tokens.user_id):
+            if owner is not None and owner != account.user_id:
+                raise InvalidInput(f"that code belongs to ML user {owner}, but account "
+                                   f"{name!r} is ML user {account.user_id}: log in to "
+                                   f"MercadoLibre as that seller and connect again")
+        self.tokens.save(name, tokens)
         self.tokens.set_nickname(name, user.nickname)
         return f"account {name} connected: ML user {user.id} ({user.nickname or 'no nickname'})"
 

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from attrs import frozen
 
+from config.csv_cells import neutralise, restore
 from config.toml_schema import ACCOUNT_KEYS, RULE_KEYS, schema_problems
 from connector_core.domain import ids
 from connector_core.domain.accounts import SITES, Account
@@ -411,8 +412,9 @@ def read_mappings_csv(path: Path, known_accounts: Iterable[str], problems: list[
     rows: list[MappingRow] = []
     first_seen: dict[Listing, int] = {}
     locations: dict[Listing, str] = {}
-    for fields in reader:
+    for cells in reader:
         line = reader.line_num
+        fields = [restore(cell) for cell in cells]
         if not any(f.strip() for f in fields) or fields[0].lstrip().startswith("#"):
             continue
         if header is None:
@@ -493,11 +495,13 @@ def _capped(problems: list[Problem]) -> list[Problem]:
 
 
 def write_mappings_csv(rows: Iterable[MappingRow], out: TextIO) -> None:
-    """The applied table as CSV, in the format :func:`read_mappings_csv` reads."""
+    """The applied table as CSV, in the format :func:`read_mappings_csv` reads; no cell
+    starts a spreadsheet formula (:mod:`config.csv_cells`)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([row.sku, row.listing.account, row.listing.item_id,
+        writer.writerow([neutralise(row.sku), neutralise(row.listing.account),
+                         row.listing.item_id,
                          "" if row.listing.variation_id is None else row.listing.variation_id,
                          row.safety_stock,
                          "" if row.max_quantity is None else row.max_quantity,

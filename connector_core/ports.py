@@ -65,8 +65,9 @@ class MarketplaceGateway(Protocol):
         """Every item id of the seller (switching to ``search_type=scan`` past 1000)."""
         ...
 
-    def missed_notifications(self) -> list[Notification]:
-        """``/missed_feeds`` for the application."""
+    def missed_notifications(self, account: Account) -> list[Notification]:
+        """``/missed_feeds`` of the application, read with ``account``'s token: the
+        notifications about that seller that ML could not deliver."""
         ...
 
 

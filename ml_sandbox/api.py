@@ -115,5 +115,4 @@ def register(app: Flask, state: SandboxState) -> None:
 
     @app.get("/missed_feeds")
     def missed_feeds() -> Response:
-        signed_in(state)
-        return jsonify(state.missed_feeds(args()))
+        return jsonify(state.missed_feeds(args(), signed_in(state)))

@@ -135,14 +135,16 @@ class SandboxState(OAuthRules, QuestionRules, ShippingRules, MigrationRules):
                 "response": {"req_time": req_time_ms, "http_code": http_code, "body": body,
                              "headers": {}}})
 
-    def missed_feeds(self, args: dict[str, str]) -> dict[str, Any]:
+    def missed_feeds(self, args: dict[str, str], caller: int) -> dict[str, Any]:
+        """The caller's undelivered notifications: a seller's token never reads another's."""
         if str(args.get("app_id")) != str(self.application_id):
             raise forbidden("app_id does not match the caller's application")
         offset = int_arg(args, "offset", 0)
         limit = int_arg(args, "limit", 10)
         with self.lock:
             messages = [copy.deepcopy(m) for m in self.missed
-                        if not args.get("topic") or m.get("topic") == args["topic"]]
+                        if str(m.get("user_id")) == str(caller)
+                        and (not args.get("topic") or m.get("topic") == args["topic"])]
         return {"messages": messages[offset:offset + limit]}
 
 

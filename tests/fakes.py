@@ -389,7 +389,7 @@ class FakeMarketplace:
     def list_item_ids(self, account: Account) -> Iterator[str]:
         yield from sorted(i.id for i in self.items.values() if i.seller_id == account.user_id)
 
-    def missed_notifications(self) -> list[Notification]:
+    def missed_notifications(self, account: Account) -> list[Notification]:
         return []
 
 

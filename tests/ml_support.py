@@ -140,7 +140,7 @@ def build_gateway(base_url: str, tokens: TokenStore, locks: Locks, *,
     gateway_kwargs.setdefault("backoff_base", 0.01)
     gateway_kwargs.setdefault("backoff_cap", 1.0)
     gateway = HttpxMercadoLibreGateway(client, oauth, limiter, application_id=APPLICATION_ID,
-                                       feeds_account="main", timeout=5.0, **gateway_kwargs)
+                                       timeout=5.0, **gateway_kwargs)
     return gateway, client
 
 

@@ -75,6 +75,13 @@ def create_app(services: WebhookServices, config: Mapping[str, Any] | None = Non
         return error(500, "internal_error",
                      f"unexpected {type(exc).__name__}; the connector's log has the details")
 
+    @app.after_request
+    def no_store_for_auth(response: Response) -> Response:
+        """OAuth pages carry codes, states and account names: never cached, by anyone."""
+        if request.path.startswith("/auth/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
     app.register_blueprint(notifications.bp)
     app.register_blueprint(erp.bp)
     app.register_blueprint(erp_after_sale.bp)

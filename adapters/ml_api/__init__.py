@@ -7,7 +7,7 @@ The composition root builds, once per process::
                       redirect_uri=settings.ml_redirect_uri, tokens=token_store, locks=locks,
                       rate_per_second=settings.rate_limit_per_second,
                       redis_url=settings.redis_url, application_id=settings.application_id,
-                      feeds_account=first_account_name, timeout=settings.ml_timeout_seconds)
+                      timeout=settings.ml_timeout_seconds)
     ml.gateway   # the MarketplaceGateway port
     ml.oauth     # authorization_url(...) / connect(account, code) for the OAuth callback
 

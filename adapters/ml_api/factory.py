@@ -28,7 +28,7 @@ class MlApi:
 def build_ml_api(client: httpx.Client, *, client_id: str, client_secret: str,
                  redirect_uri: str | None, tokens: TokenStore, locks: Locks,
                  rate_per_second: float, redis_url: str | None = None,
-                 application_id: int | None = None, feeds_account: str | None = None,
+                 application_id: int | None = None,
                  timeout: float = 10.0, clock: Clock | None = None,
                  refresh_margin: timedelta = timedelta(minutes=5)) -> MlApi:
     """OAuth, the shared rate limiter and the gateway over one ``client``.
@@ -41,6 +41,6 @@ def build_ml_api(client: httpx.Client, *, client_id: str, client_secret: str,
                     redirect_uri=redirect_uri, tokens=tokens, locks=locks, clock=clock,
                     limiter=limiter, timeout=timeout, refresh_margin=refresh_margin)
     gateway = HttpxMercadoLibreGateway(client, oauth, limiter, application_id=application_id,
-                                       feeds_account=feeds_account, timeout=timeout)
+                                       timeout=timeout)
     after_sale = HttpxAfterSaleGateway(MlTransport(client, oauth, limiter, timeout=timeout))
     return MlApi(oauth=oauth, gateway=gateway, limiter=limiter, after_sale=after_sale)

@@ -119,12 +119,10 @@ class HttpxMercadoLibreGateway:
 
     ``client`` has ``base_url`` = the ML API (or the sandbox) and is shared by the process;
     ``oauth`` hands out access tokens; ``limiter`` is shared by every process.
-    ``feeds_account`` names the account whose token reads ``/missed_feeds`` (an application-level
-    resource that still needs a bearer token).
     """
 
     def __init__(self, client: httpx.Client, oauth: MlOAuth, limiter: SharedRateLimiter, *,
-                 application_id: int | None = None, feeds_account: str | None = None,
+                 application_id: int | None = None,
                  timeout: float = 10.0, max_attempts: int = 6, backoff_base: float = 0.5,
                  backoff_cap: float = 30.0, sleep: Callable[[float], None] = time.sleep,
                  jitter: Callable[[], float] = random.random) -> None:
@@ -134,7 +132,6 @@ class HttpxMercadoLibreGateway:
                                  max_attempts=max_attempts, backoff_base=backoff_base,
                                  backoff_cap=backoff_cap, sleep=sleep, jitter=jitter)
         self._application_id = application_id
-        self._feeds_account = feeds_account
         # items read recently: their variation ids are a last line of defence for rule 7
         self._known: OrderedDict[str, MarketItem] = OrderedDict()
         self._known_lock = threading.Lock()  # one gateway serves every thread of the process
@@ -326,17 +323,16 @@ class HttpxMercadoLibreGateway:
 
     # --- notifications ----------------------------------------------------------------
 
-    def missed_notifications(self) -> list[Notification]:
-        if self._application_id is None or self._feeds_account is None:
+    def missed_notifications(self, account: Account) -> list[Notification]:
+        if self._application_id is None:
             raise MarketplaceRejected(
-                "/missed_feeds needs the application id and an account to authenticate with "
-                "(gateway built without application_id/feeds_account)", status=400,
-                error="connector.not_configured")
+                "/missed_feeds needs the application id (gateway built without "
+                "application_id)", status=400, error="connector.not_configured")
         found: list[Notification] = []
         for page_number in range(MISSED_FEEDS_MAX_PAGES):
             what = "GET /missed_feeds"
             response = self._http.call(
-                self._feeds_account, "GET", "/missed_feeds", what,
+                account.name, "GET", "/missed_feeds", what,
                 params={"app_id": self._application_id,
                         "offset": page_number * MISSED_FEEDS_PAGE, "limit": MISSED_FEEDS_PAGE})
             page = self._parse(lambda d: structure(d, MlMissedFeeds, "missed_feeds"),

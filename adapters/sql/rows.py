@@ -291,7 +291,7 @@ class CheckpointRow(Base):
 
 
 class LockRow(Base):
-    """Named locks for :class:`adapters.sql.locks.SqlLocks` where advisory locks don't exist."""
+    """Named locks for :class:`adapters.sql.locks.SqlLocks`: one row per held name."""
 
     __tablename__ = "named_locks"
 

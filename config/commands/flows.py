@@ -175,6 +175,8 @@ def _jobs(args: argparse.Namespace) -> int:
                          "error": error.splitlines()[-1] if error else ""})
         _print_failed(rows, args.json)
         return 0
+    if not args.all and not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", args.id):  # ASCII only
+        raise InvalidInput(f"job id: expected an id `jobs failed` lists, got {args.id!r}")
     ids = registry.get_job_ids() if args.all else [args.id]
     for job_id in ids:
         try:
@@ -216,7 +218,7 @@ def _jobs_in_process(connector: Any, args: argparse.Namespace) -> int:
 def _row_id(text: str) -> int:
     digits = text.removeprefix("job-")
     if not re.fullmatch(r"[0-9]{1,18}", digits):  # ASCII digits: isdigit() also takes "²"
-        raise InvalidInput(f"job id: expected job-N, got {text!r}")
+        raise InvalidInput(f"job id: expected an id `jobs failed` lists (job-N), got {text!r}")
     return int(digits)
 
 

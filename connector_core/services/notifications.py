@@ -5,6 +5,7 @@ from typing import Any
 from attrs import frozen
 
 from connector_core.domain import ids
+from connector_core.domain.audit import AuditEntry, AuditOutcome
 from connector_core.domain.commands import (
     Command,
     ProcessNotification,
@@ -13,7 +14,7 @@ from connector_core.domain.commands import (
     SyncQuestion,
     SyncShipment,
 )
-from connector_core.domain.errors import UnknownAccount
+from connector_core.domain.errors import MarketplaceNotFound, UnknownAccount
 from connector_core.domain.notifications import ITEM_TOPICS, ORDER_TOPICS, Notification
 from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
 from connector_core.services.order_seen import OrderSeenResult, order_seen
@@ -110,12 +111,26 @@ def process_notification(cmd: ProcessNotification, *, uow: UnitOfWork, clock: Cl
     return routing
 
 
-def sync_order(cmd: SyncOrder, *, uow: UnitOfWork,
-               marketplace: MarketplaceGateway) -> OrderSeenResult:
-    """Read the order from ML (never trusting a notification's content) and apply it."""
+def sync_order(cmd: SyncOrder, *, uow: UnitOfWork, marketplace: MarketplaceGateway,
+               clock: Clock) -> OrderSeenResult:
+    """Read the order from ML (never trusting a notification's content) and apply it.
+
+    ML answering 404 is final (a forged or mistaken notification): recorded in the audit
+    log as ``rejected`` and returned as not applied, never retried.
+    """
     with uow:
         account = uow.accounts.get(cmd.account)
     if account is None:
         raise UnknownAccount(f"unknown account {cmd.account!r}")
-    order = marketplace.get_order(account, cmd.order_id)
+    try:
+        order = marketplace.get_order(account, cmd.order_id)
+    except MarketplaceNotFound as exc:
+        reason = f"order {cmd.order_id} not found on ML (final, not retried): {exc}"
+        with uow:
+            uow.audit.record(AuditEntry(
+                at=clock.now(), account=cmd.account, item_id="", action="order",
+                outcome=AuditOutcome.REJECTED, reason=reason,
+                response={"status": 404, "error": exc.error, "order_id": cmd.order_id}))
+            uow.commit()
+        return OrderSeenResult(applied=False, not_found=reason)
     return order_seen(order, uow=uow)

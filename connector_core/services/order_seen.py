@@ -28,6 +28,7 @@ class OrderSeenResult:
     holds_changed: bool = False
     unmapped_lines: tuple[str, ...] = ()
     pushes: tuple[PushItem, ...] = ()
+    not_found: str = ""  # ML has no such order: why nothing was applied
 
 
 def _resolver(uow: UnitOfWork, account: str,

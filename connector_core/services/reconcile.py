@@ -4,7 +4,7 @@ ML's order search filters by ``order.date_last_updated`` truncated to the hour, 
 searches from the previous checkpoint minus an overlap of at least an hour; orders found that
 are newer than what is stored are fetched and applied through the same path as a
 notification (a :class:`SyncOrder` job). ``/missed_feeds`` entries are stored in the inbox like
-any notification that reached the webhook.
+any notification that reached the webhook; each account's feed is read with its own token.
 """
 
 from datetime import datetime, timedelta
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from attrs import frozen
 
 from connector_core.domain.commands import SyncOrder
-from connector_core.domain.errors import UnknownAccount
+from connector_core.domain.errors import MarketplaceError, UnknownAccount
 from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
 from connector_core.services.notifications import receive_notification
 
@@ -66,10 +66,31 @@ def reconcile_orders(account_name: str, *, uow: UnitOfWork, marketplace: Marketp
 
 def recover_missed_notifications(*, uow: UnitOfWork, marketplace: MarketplaceGateway,
                                  clock: Clock) -> int:
-    """Store ``/missed_feeds`` entries in the inbox; returns how many were new."""
+    """Store every account's ``/missed_feeds`` entries in the inbox; returns how many were new.
+
+    An account whose feed cannot be read does not stop the others: the first such error is
+    raised once every account was tried (naming each account that failed).
+    """
+    with uow:
+        accounts = uow.accounts.list()
     new = 0
-    for notification in marketplace.missed_notifications():
-        _, is_new = receive_notification(notification, {"source": "missed_feeds"}, uow=uow,
-                                         clock=clock)
-        new += is_new
+    failed: list[tuple[str, MarketplaceError]] = []
+    for account in accounts:
+        try:
+            notifications = marketplace.missed_notifications(account)
+        except MarketplaceError as exc:
+            failed.append((account.name, exc))
+            continue
+        for notification in notifications:
+            _, is_new = receive_notification(notification, {"source": "missed_feeds"},
+                                             uow=uow, clock=clock)
+            new += is_new
+    if failed:
+        names = ", ".join(name for name, _ in failed)
+        raise MissedFeedsUnread(f"missed feeds not read for {names} ({new} recovered from the "
+                                f"others): {failed[0][1]}") from failed[0][1]
     return new
+
+
+class MissedFeedsUnread(MarketplaceError):
+    """One or more accounts' missed feeds could not be read; the others were stored."""

@@ -215,7 +215,7 @@ class MarketplaceGatewayContract:
         assert len(ids) == len(set(ids)) == 1250
 
     def test_missed_notifications_is_a_list(self, world: World) -> None:
-        assert world.gateway.missed_notifications() == []
+        assert world.gateway.missed_notifications(ACCOUNT) == []
 
 
 class TestFakeMarketplace(MarketplaceGatewayContract):

@@ -4,6 +4,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from attrs import evolve
 from cryptography.fernet import Fernet
 
 from adapters.sql.admin import apply_admin_tables
@@ -104,6 +105,36 @@ def test_a_code_of_another_seller_is_refused_and_stores_nothing(world, capsys):
     assert code == 2
     assert "belongs to ML user 2002, but account 'main' is ML user 1001" in err
     assert connector.tokens.load("main") is None
+
+
+def test_without_user_id_in_the_token_answer_users_me_still_decides(world, capsys,
+                                                                    monkeypatch):
+    connector, sandbox, web = world
+    exchange = connector.ml.oauth.exchange_code
+    monkeypatch.setattr(connector.ml.oauth, "exchange_code",
+                        lambda code, **kw: evolve(exchange(code, **kw), user_id=None))
+    ml_code = httpx.post(f"{sandbox.url}/_sandbox/authorize",
+                         json={"user_id": 2002}).json()["code"]
+    code, _, err = cli(capsys, "accounts", "connect", "main", "--code", ml_code)
+    assert code == 2
+    assert "belongs to ML user 2002, but account 'main' is ML user 1001" in err
+    assert connector.tokens.load("main") is None
+    _, out, _ = cli(capsys, "accounts", "connect", "main")
+    ml_code, state = browse(out.strip().splitlines()[0], 2002)
+    page = web.get(f"/auth/callback?code={ml_code}&state={state}")
+    assert page.status_code == 400 and "belongs to ML user 2002" in page.get_data(as_text=True)
+    assert connector.tokens.load("main") is None
+
+
+def test_every_auth_answer_is_never_cached(world, capsys):
+    _, _, web = world
+    _, out, _ = cli(capsys, "accounts", "connect", "main")
+    ml_code, state = browse(out.strip().splitlines()[0], SELLER)
+    answers = [web.get(f"/auth/callback?code={ml_code}&state={state}"),  # 200
+               web.get(f"/auth/callback?code={ml_code}&state={state}"),  # 400: used
+               web.get("/auth/callback?error=access_denied"), web.get("/auth/nothing")]
+    assert [a.status_code for a in answers] == [200, 400, 400, 404]
+    assert {a.headers.get("Cache-Control") for a in answers} == {"no-store"}
 
 
 def test_a_revoked_account_says_how_to_reconnect(world, capsys):

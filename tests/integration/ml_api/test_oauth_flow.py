@@ -58,11 +58,11 @@ def test_build_ml_api_wires_one_client(sandbox: RunningSandbox) -> None:
         ml = build_ml_api(client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                           redirect_uri=REDIRECT, tokens=tokens, locks=ThreadLocks(),
                           rate_per_second=50, application_id=sandbox.state.application_id,
-                          feeds_account="main", timeout=5)
+                          timeout=5)
         item = ml.gateway.get_item(ACCOUNT, "MLA1000000003")
         assert [v.seller_sku for v in item.variations] == ["TEE-BLK-M", "TEE-BLK-L",
                                                           "TEE-WHT-M"]
-        assert ml.gateway.missed_notifications() == []
+        assert ml.gateway.missed_notifications(ACCOUNT) == []
         assert ml.limiter.item.amount == 50
 
 
@@ -75,12 +75,11 @@ def test_gateway_reads_missed_feeds_and_partial_orders(sandbox: RunningSandbox) 
     with httpx.Client(base_url=sandbox.url) as client:
         ml = build_ml_api(client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                           redirect_uri=REDIRECT, tokens=tokens, locks=ThreadLocks(),
-                          rate_per_second=50, application_id=sandbox.state.application_id,
-                          feeds_account="main")
+                          rate_per_second=50, application_id=sandbox.state.application_id)
         client.post("/_sandbox/notify", json={
             "topic": "orders_v2", "resource": f"/orders/{order['id']}", "user_id": SELLER_ID,
             "drop": True, "user_id_as_string": True})
-        missed = ml.gateway.missed_notifications()
+        missed = ml.gateway.missed_notifications(ACCOUNT)
         assert [(n.topic, n.resource_id(), n.user_id) for n in missed] == [
             ("orders_v2", str(order["id"]), SELLER_ID)]
         sandbox.state.partial_orders = True

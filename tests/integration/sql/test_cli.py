@@ -249,7 +249,7 @@ def test_a_wrong_key_stops_commands_that_need_the_tokens(
      "account 'big': 'user_id' must be <= 9223372036854775807"),
     (("accounts", "add", "a b", "--user-id", "5", "--site", "MLA"),
      "account 'a b': 'name' must match regex"),
-    (("jobs", "retry", "job-\u00b2"), "job id: expected job-N, got 'job-\u00b2'"),
+    (("jobs", "retry", "job-\u00b2"), "job id: expected an id `jobs failed` lists"),
     (("sync", "stock", "--sku", "A\udcff"),  # a byte that is not UTF-8, as Python passes it
      "--sku 'A\\udcff': contains a lone surrogate"),
 ])

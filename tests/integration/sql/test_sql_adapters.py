@@ -241,13 +241,19 @@ class TestLocks:
         with locks.hold("refresh:main", wait=2):
             pass
 
-    def test_an_expired_row_lock_is_taken_over(self, sqlite_engine: Engine) -> None:
-        """(PostgreSQL's advisory locks die with their holder's connection: no ttl needed.)"""
-        locks = SqlLocks(sqlite_engine)
-        held = locks.hold("x", ttl=0.2, wait=1)
-        held.__enter__()  # simulate a holder that never releases
-        with locks.hold("x", wait=2):
-            pass
+    def test_a_hung_holders_lock_is_taken_over_after_its_ttl(self, engine: Engine) -> None:
+        locks = SqlLocks(engine)
+        hung = locks.hold("x", ttl=0.5, wait=1)
+        hung.__enter__()  # a holder that never releases (its connection stays open)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError), locks.hold("x", wait=0.2):
+            pass  # before the ttl: still held
+        with locks.hold("x", ttl=30, wait=5):
+            taken_after = time.monotonic() - started
+            hung.__exit__(None, None, None)  # the hung holder wakes: it frees only its own
+            with pytest.raises(TimeoutError), locks.hold("x", wait=0.2):
+                pass
+        assert 0.4 <= taken_after < 2.0, taken_after
 
 
 class TestInterleavings:

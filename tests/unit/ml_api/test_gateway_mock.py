@@ -60,7 +60,7 @@ class Harness:
         kwargs.setdefault("jitter", lambda: 1.0)
         self.gateway = HttpxMercadoLibreGateway(
             self.client, self.oauth, limiter, timeout=3.0, sleep=self.sleeps.append,
-            application_id=77, feeds_account="main", **kwargs)
+            application_id=77, **kwargs)
 
     def api_requests(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path != "/oauth/token"]
@@ -391,7 +391,7 @@ class TestRequests:
             return httpx.Response(200, json={"messages": [message] * count})
 
         h = harness_factory(handler)
-        assert len(h.gateway.missed_notifications()) == 53
+        assert len(h.gateway.missed_notifications(ACCOUNT)) == 53
         assert len(h.api_requests()) == 2
 
 

@@ -7,12 +7,17 @@ import pytest
 
 from connector_core.domain.accounts import Account
 from connector_core.domain.commands import ProcessNotification, SyncOrder
+from connector_core.domain.errors import AuthRevoked
 from connector_core.domain.mapping import Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import Notification
 from connector_core.domain.orders import Order, OrderLine
 from connector_core.services.notifications import process_notification, receive_notification
 from connector_core.services.order_seen import order_seen
-from connector_core.services.reconcile import reconcile_orders, recover_missed_notifications
+from connector_core.services.reconcile import (
+    MissedFeedsUnread,
+    reconcile_orders,
+    recover_missed_notifications,
+)
 from tests.fakes import FakeMarketplace, FakeUnitOfWork, FixedClock, Store
 
 T = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -87,9 +92,22 @@ class TestReconcile:
 
     def test_missed_feeds_go_through_the_inbox_once(self, uow):
         ml = FakeMarketplace()
-        ml.missed_notifications = lambda: [note(ml_id="m1"), note("/orders/7", ml_id="m2")]
+        ml.missed_notifications = lambda account: [note(ml_id="m1"), note("/orders/7", ml_id="m2")]
         clock = FixedClock()
         assert recover_missed_notifications(uow=uow, marketplace=ml, clock=clock) == 2
         for job in uow.take_jobs():
             process_notification(job, uow=uow, clock=clock)
         assert recover_missed_notifications(uow=uow, marketplace=ml, clock=clock) == 0
+
+    def test_an_account_whose_feed_fails_does_not_stop_the_others(self, uow):
+        uow.store.accounts["gone"] = Account("gone", 222, "MLA")
+        ml = FakeMarketplace()
+
+        def feed(account: Account) -> list[Notification]:
+            if account.name == "gone":
+                raise AuthRevoked("gone")
+            return [note(ml_id="m1")]
+        ml.missed_notifications = feed  # type: ignore[method-assign]
+        with pytest.raises(MissedFeedsUnread, match=r"not read for gone \(1 recovered"):
+            recover_missed_notifications(uow=uow, marketplace=ml, clock=FixedClock())
+        assert len(uow.take_jobs()) == 1  # main's entry was stored

@@ -290,5 +290,5 @@ class TestNotifications:
         order = Order(id=7, account="main", status="paid", last_updated=T,
                       lines=(OrderLine("MLA1", None, "A", 1, D(100)),))
         ml = FakeMarketplace(orders=[order])
-        result = sync_order(SyncOrder("main", 7), uow=uow, marketplace=ml)
+        result = sync_order(SyncOrder("main", 7), uow=uow, marketplace=ml, clock=FixedClock())
         assert result.applied and uow.store.orders[7].order == order
