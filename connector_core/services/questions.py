@@ -8,7 +8,12 @@ from attrs import evolve, frozen
 
 from connector_core.after_sale_ports import AfterSaleGateway
 from connector_core.domain.commands import SyncQuestion
-from connector_core.domain.errors import InvalidInput, MarketplaceRejected, UnknownAccount
+from connector_core.domain.errors import (
+    InvalidInput,
+    MarketplaceNotFound,
+    MarketplaceRejected,
+    UnknownAccount,
+)
 from connector_core.domain.feed import QuestionEvent
 from connector_core.domain.inputs import text_problem
 from connector_core.domain.questions import (
@@ -91,7 +96,10 @@ def sync_question(cmd: SyncQuestion, *, uow: UnitOfWork, gateway: AfterSaleGatew
         account = uow.accounts.get(cmd.account)
     if account is None:
         raise UnknownAccount(f"unknown account {cmd.account!r}")
-    question = gateway.get_question(account, cmd.question_id)
+    try:
+        question = gateway.get_question(account, cmd.question_id)
+    except MarketplaceNotFound:
+        return _vanished(cmd.question_id, uow)
     with uow:
         record = (uow.questions.get(question.id)
                   or QuestionRecord(question.id, account.name))
@@ -114,6 +122,18 @@ def sync_question(cmd: SyncQuestion, *, uow: UnitOfWork, gateway: AfterSaleGatew
         return QuestionSeen(tuple(due), note=f"rule {rule.name} could not answer: {exc}")
     more = _record_answer(answered, uow, RULE_PREFIX + rule.name)
     return QuestionSeen((*due, *more), RULE_PREFIX + rule.name)
+
+
+def _vanished(question_id: int, uow: UnitOfWork) -> QuestionSeen:
+    """ML no longer has the question: announced ones are deleted for the ERP, once."""
+    with uow:
+        record = uow.questions.get(question_id)
+        if record is None or record.question is None:
+            return QuestionSeen(note="ML does not have it (never announced)")
+        record, due = _apply(evolve(record.question, status="DELETED"), record, uow)
+        uow.questions.save(record)
+        uow.commit()
+    return QuestionSeen(tuple(due), note="ML does not have it any more")
 
 
 def _record_answer(answered: Question, uow: UnitOfWork,
@@ -143,13 +163,26 @@ def answer_question(question_id: int, text: str, *, uow: UnitOfWork,
                     gateway: AfterSaleGateway) -> tuple[Question, list[QuestionEventType]]:
     """The ERP answers a question the connector announced; ``question.answered`` follows in
     the feed. ``LookupError`` for a question the connector does not know."""
+    text = check_answer_text(text)
     with uow:
         record = uow.questions.get(question_id)
         account = uow.accounts.get(record.account) if record is not None else None
-    if record is None or account is None:
-        raise LookupError(f"question {question_id} is not known to the connector (no "
-                          f"question.received event was sent for it)")
-    answered = gateway.answer_question(account, question_id, check_answer_text(text))
+        if record is None or account is None:
+            raise LookupError(f"question {question_id} is not known to the connector (no "
+                              f"question.received event was sent for it)")
+        # said before the call: ML's own notification of this answer may be read first
+        uow.questions.save(evolve(record, answered_by="erp"))
+        uow.commit()
+    try:
+        answered = gateway.answer_question(account, question_id, text)
+    except Exception:
+        with uow:
+            current = uow.questions.get(question_id) or record
+            if current.answered_by == "erp" and QuestionEventType.ANSWERED not in \
+                    current.emitted:
+                uow.questions.save(evolve(current, answered_by=record.answered_by))
+                uow.commit()
+        raise
     return answered, _record_answer(answered, uow, "erp")
 
 

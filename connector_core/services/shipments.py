@@ -13,7 +13,7 @@ from attrs import evolve, frozen
 
 from connector_core.after_sale_ports import AfterSaleGateway
 from connector_core.domain.commands import SyncOrder, SyncShipment
-from connector_core.domain.errors import UnknownAccount
+from connector_core.domain.errors import MarketplaceNotFound, UnknownAccount
 from connector_core.domain.feed import ShippingEvent
 from connector_core.domain.orders import Order
 from connector_core.domain.shipments import ShipmentRecord, shipping_due
@@ -49,7 +49,10 @@ def sync_shipment(cmd: SyncShipment, *, uow: UnitOfWork,
         known = uow.shipments.get(cmd.shipment_id)
     if account is None:
         raise UnknownAccount(f"unknown account {cmd.account!r}")
-    shipment = gateway.get_shipment(account, cmd.shipment_id)
+    try:
+        shipment = gateway.get_shipment(account, cmd.shipment_id)
+    except MarketplaceNotFound:  # final: a forged notification costs one call, no retries
+        return ShipmentSeen(f"ML has no shipment {cmd.shipment_id}")
     pack_orders: list[int] | None = None
     if known is not None and known.pack_id is not None and not known.pack_read:
         pack_orders = gateway.pack_order_ids(account, known.pack_id)

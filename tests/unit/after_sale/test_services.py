@@ -118,3 +118,19 @@ def test_reconciliation_rereads_open_shipments_and_unlisted_questions(uow):
     sync_question(SyncQuestion("main", 9), uow=uow, gateway=ml, marketplace=FakeMarketplace())
     reconcile_after_sale("main", uow=uow, gateway=ml, clock=FixedClock(T))
     assert uow.take_jobs() == []  # delivered is final; the question is open on both sides
+
+
+def test_what_ml_does_not_have_ends_the_job(uow):
+    ml = FakeAfterSale(questions=[Question(id=9, account="main", item_id="MLA1",
+                                           status="UNANSWERED", date_created=T)])
+    assert sync_shipment(SyncShipment("main", 404), uow=uow,
+                         gateway=ml).outcome == "ML has no shipment 404"
+    assert sync_question(SyncQuestion("main", 8), uow=uow, gateway=ml,
+                         marketplace=FakeMarketplace()).events == ()
+    sync_question(SyncQuestion("main", 9), uow=uow, gateway=ml, marketplace=FakeMarketplace())
+    del ml.questions[9]  # gone from ML: deleted for the ERP, once
+    for _ in range(2):
+        sync_question(SyncQuestion("main", 9), uow=uow, gateway=ml,
+                      marketplace=FakeMarketplace())
+    assert [e.type.value for e in uow.store.events if isinstance(e, QuestionEvent)] == [
+        "question.received", "question.deleted"]
