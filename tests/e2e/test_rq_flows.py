@@ -225,3 +225,41 @@ def test_cancellation_accounted_then_report_and_a_dropped_notification(world):
     assert world.held(dropped) == 0
     assert [kind for order, kind in world.events() if order == dropped] == [
         "order.created", "order.paid", "order.cancelled"]
+
+
+def test_shipping_labels_and_questions_through_rq_workers(world):
+    """Issue 22 on the production shape: the after-sale jobs run in RQ worker processes."""
+    from erp_bridge.payloads import event_json
+
+    def feed(kind: str) -> list[dict]:
+        return [event_json(e) for e in world.connector.bridge.events(limit=500).events
+                if str(e.type).startswith(kind)]
+
+    def post(topic: str, resource: str, ml_id: str) -> int:
+        return world.web.post("/notifications", json={
+            "resource": resource, "user_id": SELLER, "topic": topic, "application_id": 555,
+            "_id": ml_id}).status_code
+
+    world.start_worker()
+    world.start_worker()
+    order_id = world.order("MLA1", 1)
+    assert world.notify(order_id) == 200
+    shipment_id = world.sandbox.state.orders[order_id]["shipping"]["id"]
+    wait_for(lambda: len(feed("order.shipping")) == 1, 20, "the shipment's first status")
+    httpx.post(f"{world.sandbox.url}/_sandbox/shipments/{shipment_id}/status",
+               json={"status": "ready_to_ship", "notify": False}).raise_for_status()
+    assert {post("shipments", f"/shipments/{shipment_id}", f"s-{n % 2}")
+            for n in range(4)} == {200}
+    wait_for(lambda: [e["shipment"]["status"] for e in feed("order.shipping")] == [
+        "handling", "ready_to_ship"], 20, "ready_to_ship, once")
+    label = world.connector.bridge.shipment_labels([shipment_id], "zpl2")
+    assert label.content.startswith(b"^XA")
+
+    asked = httpx.post(f"{world.sandbox.url}/_sandbox/questions", json={
+        "item_id": "MLA1", "text": "¿Tiene garantía?", "notify": False}).json()["question"]
+    assert post("questions", f"/questions/{asked['id']}", "q-1") == 200
+    wait_for(lambda: len(feed("question.")) == 1, 20, "question.received")
+    world.connector.bridge.answer_question(asked["id"], "Sí, 12 meses.")
+    assert [(e["type"], e["answered_by"]) for e in feed("question.")] == [
+        ("question.received", None), ("question.answered", "erp")]
+    wait_for(world.idle, 20, "every job done")
