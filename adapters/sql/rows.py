@@ -185,6 +185,7 @@ class ErpEventRow(Base):
 
     cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(32))
+    # the event's subject: the order (order.*), the shipment (order.shipping), the question
     order_id: Mapped[int] = mapped_column(BigInteger, index=True)
     account: Mapped[str] = mapped_column(String(64))
     order: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
