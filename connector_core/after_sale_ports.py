@@ -8,7 +8,7 @@ from typing import Protocol
 from attrs import frozen
 
 from connector_core.domain.accounts import Account
-from connector_core.domain.errors import InvalidInput
+from connector_core.domain.errors import ConnectorError, InvalidInput
 from connector_core.domain.questions import Question, QuestionRecord
 from connector_core.domain.shipments import Shipment, ShipmentRecord
 
@@ -26,6 +26,11 @@ class LabelRefusal:
     cause: str
     message: str
     retry: bool = False  # it may become printable later (not yet ready to ship)
+
+
+class NotAnnounced(ConnectorError):
+    """A shipment or question the ERP names but the connector never announced (no event):
+    the ERP cannot act on it through the connector."""
 
 
 class LabelsNotPrintable(InvalidInput):

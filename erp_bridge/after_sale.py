@@ -27,7 +27,7 @@ class AfterSaleHooks:
     def shipment_labels(self, shipment_ids: Sequence[int | str],
                         label_format: str = "pdf") -> LabelFile:
         """The labels of shipments ready to ship, as one file (``pdf``, or ``zpl2``: the
-        ZPL text). ``LookupError`` names shipments the connector has not announced,
+        ZPL text). ``NotAnnounced`` names shipments the connector has not announced,
         ``LabelsNotPrintable`` the ones ML will not print (``.refusals``)."""
         files = shipment_labels(list(shipment_ids), label_format, uow=self._uow(),
                                 gateway=self._gateway())
@@ -36,7 +36,7 @@ class AfterSaleHooks:
     def answer_question(self, question_id: int | str,
                         text: str) -> tuple[Question, list[QuestionEventType]]:
         """Answer a buyer's question on ML; ``question.answered`` follows in the feed.
-        ``LookupError`` for a question the connector has not announced,
+        ``NotAnnounced`` for a question the connector has not announced,
         ``MarketplaceRejected`` (ML's message) when ML refuses (already answered, under
         review, banned, deleted)."""
         number = ids.order_id(question_id, "question_id")

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from connector_core.after_sale_ports import LabelsNotPrintable
+from connector_core.after_sale_ports import LabelsNotPrintable, NotAnnounced
 from connector_core.domain.errors import (
     AuthRevoked,
     InvalidInput,
@@ -42,8 +42,8 @@ def ml_answers(view: Handler) -> Handler:
                  "cause": r.cause, "message": r.message, "retry": r.retry}
                 for r in exc.refusals]})
             return response, 409
-        except LookupError as exc:
-            return error(404, "not_found", str(exc).strip("'\""))
+        except NotAnnounced as exc:
+            return error(404, "not_found", str(exc))
         except MarketplaceNotFound as exc:
             return error(404, "not_found", f"ML does not have it: {exc}")
         except MarketplaceRejected as exc:

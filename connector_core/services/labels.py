@@ -13,6 +13,7 @@ from connector_core.after_sale_ports import (
     LABEL_FORMATS,
     LABELS_PER_CALL,
     AfterSaleGateway,
+    NotAnnounced,
 )
 from connector_core.domain.errors import InvalidInput, UnknownAccount
 from connector_core.domain.ids import order_id as numeric_id
@@ -39,7 +40,7 @@ def shipment_labels(shipment_ids: Sequence[object], label_format: str, *, uow: U
                     gateway: AfterSaleGateway) -> list[bytes]:
     """ML's answers, one per batch of at most 50 shipments of one account.
 
-    ``LookupError`` names the shipments the connector does not know;
+    ``NotAnnounced`` names the shipments the connector does not know;
     :class:`LabelsNotPrintable` the ones ML will not print."""
     wanted = parse_label_request(shipment_ids, label_format)
     with uow:
@@ -47,7 +48,7 @@ def shipment_labels(shipment_ids: Sequence[object], label_format: str, *, uow: U
         accounts = {a.name: a for a in uow.accounts.list()}
     unknown = [i for i in wanted if i not in owners]
     if unknown:
-        raise LookupError("unknown shipment(s) " + ", ".join(map(str, unknown[:20]))
+        raise NotAnnounced("unknown shipment(s) " + ", ".join(map(str, unknown[:20]))
                           + (" ..." if len(unknown) > 20 else "")
                           + ": only shipments announced by an order.shipping event have labels")
     by_account: dict[str, list[int]] = {}

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from attrs import evolve, frozen
 
-from connector_core.after_sale_ports import AfterSaleGateway
+from connector_core.after_sale_ports import AfterSaleGateway, NotAnnounced
 from connector_core.domain.commands import SyncQuestion
 from connector_core.domain.errors import (
     InvalidInput,
@@ -162,13 +162,13 @@ def check_answer_text(text: object) -> str:
 def answer_question(question_id: int, text: str, *, uow: UnitOfWork,
                     gateway: AfterSaleGateway) -> tuple[Question, list[QuestionEventType]]:
     """The ERP answers a question the connector announced; ``question.answered`` follows in
-    the feed. ``LookupError`` for a question the connector does not know."""
+    the feed. ``NotAnnounced`` for a question the connector does not know."""
     text = check_answer_text(text)
     with uow:
         record = uow.questions.get(question_id)
         account = uow.accounts.get(record.account) if record is not None else None
         if record is None or account is None:
-            raise LookupError(f"question {question_id} is not known to the connector (no "
+            raise NotAnnounced(f"question {question_id} is not known to the connector (no "
                               f"question.received event was sent for it)")
         # said before the call: ML's own notification of this answer may be read first
         uow.questions.save(evolve(record, answered_by="erp"))
