@@ -49,6 +49,11 @@ class AfterSaleGateway(Protocol):
         """``GET /shipments/{id}`` with ``x-format-new: true``."""
         ...
 
+    def status_history(self, account: Account, shipment_id: int) -> dict[str, datetime]:
+        """When the shipment reached each status (``GET /shipments/{id}`` in ML's legacy
+        shape, ``status_history.date_<status>``); statuses without a date are left out."""
+        ...
+
     def pack_order_ids(self, account: Account, pack_id: int) -> list[int]:
         """The ids of the orders of a cart (``GET /packs/{id}``)."""
         ...

@@ -68,11 +68,15 @@ class FakeAfterSale:
         self.shipments = {s.id: s for s in shipments}
         self.questions = {q.id: q for q in questions}
         self.label_calls: list[list[int]] = []
+        self.histories: dict[int, dict[str, datetime]] = {}
 
     def get_shipment(self, account: Account, shipment_id: int) -> Shipment:
         if shipment_id not in self.shipments:
             raise MarketplaceNotFound(f"shipment {shipment_id}")
         return self.shipments[shipment_id]
+
+    def status_history(self, account: Account, shipment_id: int) -> dict[str, datetime]:
+        return dict(self.histories.get(shipment_id, {}))
 
     def pack_order_ids(self, account: Account, pack_id: int) -> list[int]:
         return sorted({s.order_id for s in self.shipments.values() if s.order_id})

@@ -3,6 +3,7 @@ questions) on ML's REST API, over the same transport as the items and orders
 (:mod:`adapters.ml_api.transport`: rate limit, token, retries)."""
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -12,6 +13,7 @@ from adapters.ml_api.after_sale_wire import (
     parse_pack_order_ids,
     parse_question,
     parse_shipment,
+    parse_status_history,
 )
 from adapters.ml_api.converter import MlPayloadError, structure
 from adapters.ml_api.errors import error_from_response
@@ -72,6 +74,12 @@ class HttpxAfterSaleGateway:
                                    headers={"x-format-new": "true"})
         return _parse(lambda d: parse_shipment(d, account.name),
                       response_json(response, what), what)
+
+    def status_history(self, account: Account, shipment_id: int) -> dict[str, datetime]:
+        path = _numeric_path("shipments", shipment_id)
+        what = f"GET {path} (legacy shape, for its status_history)"
+        response = self._http.call(account.name, "GET", path, what)
+        return _parse(parse_status_history, response_json(response, what), what)
 
     def pack_order_ids(self, account: Account, pack_id: int) -> list[int]:
         path = _numeric_path("packs", pack_id)

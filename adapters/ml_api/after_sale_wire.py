@@ -6,7 +6,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from adapters.ml_api.converter import MlPayloadError, structure
+from adapters.ml_api.converter import MlPayloadError, parse_datetime, structure
 from connector_core.domain.questions import Question
 from connector_core.domain.shipments import Address, Receiver, Shipment
 
@@ -124,6 +124,22 @@ def parse_shipment(data: Any, account: str) -> Shipment:
                         receiver=receiver)
     except (TypeError, ValueError) as exc:
         raise MlPayloadError(f"shipment {wire.id}: {exc}") from exc
+
+
+def parse_status_history(data: Any) -> dict[str, datetime]:
+    """``status_history`` of the legacy shipment shape: ``{"date_shipped": "...", ...}`` ->
+    ``{"shipped": datetime}``, dated statuses only."""
+    history = data.get("status_history") if isinstance(data, dict) else None
+    if not isinstance(history, dict):
+        return {}
+    dated: dict[str, datetime] = {}
+    for key, value in history.items():
+        if isinstance(key, str) and key.startswith("date_") and value is not None:
+            try:
+                dated[key[len("date_"):]] = parse_datetime(value)
+            except ValueError as exc:
+                raise MlPayloadError(f"shipment status_history: {key}: {exc}") from exc
+    return dated
 
 
 def parse_pack_order_ids(data: Any) -> list[int]:

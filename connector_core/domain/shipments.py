@@ -120,6 +120,28 @@ class ShipmentRecord:
         return evolve(self, order_ids=ids, pack_id=self.pack_id or pack_id)
 
 
+PASSABLE = ("handling", "ready_to_ship", "shipped")  # what a later status implies it went through
+
+
+def passed_statuses(shipment: Shipment, record: ShipmentRecord) -> list[str]:
+    """Statuses of ML's forward path the shipment went through since the last one announced
+    (both reads missed): ``delivered`` after ``handling`` passed ``ready_to_ship`` and
+    ``shipped``. Announced before it, each when ML's history dates it."""
+    rank = STATUS_RANK.get(shipment.status)
+    if rank is None or shipment.status == "cancelled":
+        return []
+    reached = max((STATUS_RANK.get(s, -1) for s in record.emitted), default=-1)
+    return [s for s in PASSABLE if reached < STATUS_RANK[s] < rank and s not in record.emitted]
+
+
+def as_passed(shipment: Shipment, status: str, at: datetime) -> Shipment:
+    """The shipment as it was in a status it passed (no substatus known; no tracking number
+    before ``ready_to_ship``)."""
+    tracked = STATUS_RANK[status] >= STATUS_RANK["ready_to_ship"]
+    return evolve(shipment, status=status, substatus=None, last_updated=at,
+                  tracking_number=shipment.tracking_number if tracked else None)
+
+
 def shipping_due(shipment: Shipment, record: ShipmentRecord) -> bool:
     """Whether this state adds an ``order.shipping`` event (see the module's rules)."""
     stored = record.shipment

@@ -16,7 +16,12 @@ from connector_core.domain.commands import SyncOrder, SyncShipment
 from connector_core.domain.errors import MarketplaceNotFound, UnknownAccount
 from connector_core.domain.feed import ShippingEvent
 from connector_core.domain.orders import Order
-from connector_core.domain.shipments import ShipmentRecord, shipping_due
+from connector_core.domain.shipments import (
+    ShipmentRecord,
+    as_passed,
+    passed_statuses,
+    shipping_due,
+)
 from connector_core.ports import UnitOfWork
 
 OPEN_SHIPMENTS_PER_RUN = 2000
@@ -56,6 +61,10 @@ def sync_shipment(cmd: SyncShipment, *, uow: UnitOfWork,
     pack_orders: list[int] | None = None
     if known is not None and known.pack_id is not None and not known.pack_read:
         pack_orders = gateway.pack_order_ids(account, known.pack_id)
+    history: dict[str, datetime] = {}
+    if known is not None and known.order_ids and shipping_due(shipment, known) \
+            and passed_statuses(shipment, known):
+        history = gateway.status_history(account, shipment.id)
     with uow:
         record = uow.shipments.get(cmd.shipment_id) or ShipmentRecord(shipment.id, account.name)
         if not record.order_ids and shipment.order_id is not None:
@@ -74,7 +83,11 @@ def sync_shipment(cmd: SyncShipment, *, uow: UnitOfWork,
             return ShipmentSeen("older than the stored state")
         due = shipping_due(shipment, record)
         if due:
-            uow.outbox.append(ShippingEvent(shipment, record.order_ids, record.pack_id))
+            passed = [as_passed(shipment, status, history[status])
+                      for status in passed_statuses(shipment, record) if status in history]
+            for state in [*passed, shipment]:
+                uow.outbox.append(ShippingEvent(state, record.order_ids, record.pack_id))
+            record = evolve(record, emitted=record.emitted | {s.status for s in passed})
         uow.shipments.save(evolve(record, shipment=shipment,
                                   emitted=record.emitted | ({shipment.status} if due else set())))
         uow.commit()

@@ -134,3 +134,18 @@ def test_what_ml_does_not_have_ends_the_job(uow):
                       marketplace=FakeMarketplace())
     assert [e.type.value for e in uow.store.events if isinstance(e, QuestionEvent)] == [
         "question.received", "question.deleted"]
+
+
+def test_statuses_passed_unread_come_from_mls_history_in_order(uow):
+    order_seen(order(1), uow=uow)
+    ml = FakeAfterSale([shipment("handling")])
+    sync_shipment(SyncShipment("main", 500), uow=uow, gateway=ml)
+    ml.shipments[500] = shipment("delivered", 30)
+    ml.histories[500] = {"handling": T, "shipped": T + timedelta(minutes=20),
+                         "delivered": T + timedelta(minutes=30)}  # no ready_to_ship date
+    sync_shipment(SyncShipment("main", 500), uow=uow, gateway=ml)
+    announced = [(e.shipment.status, e.shipment.last_updated) for e in shipping(uow)]
+    assert announced == [("handling", T), ("shipped", T + timedelta(minutes=20)),
+                         ("delivered", T + timedelta(minutes=30))]
+    sync_shipment(SyncShipment("main", 500), uow=uow, gateway=ml)
+    assert len(shipping(uow)) == 3
