@@ -1,4 +1,8 @@
-"""The JSON of the feed's ``order.shipping`` and ``question.*`` events (CONTRACT §5)."""
+"""The JSON of the feed's ``order.shipping`` and ``question.*`` events (CONTRACT §5).
+
+Every event has the contract's keys (``id``, ``type``, ``order_id``, ``account``,
+``order``), so a reader written for the order events can skip these by ``type``:
+``order`` is null in them (and ``order_id`` in a question's)."""
 
 from datetime import datetime
 from typing import Any
@@ -26,7 +30,7 @@ def shipping_event_json(event: ShippingEvent) -> dict[str, Any]:
     return {
         "id": event.id, "type": event.type, "account": event.account,
         "order_id": event.order_ids[0] if event.order_ids else shipment.order_id,
-        "order_ids": list(event.order_ids), "pack_id": event.pack_id,
+        "order": None, "order_ids": list(event.order_ids), "pack_id": event.pack_id,
         "shipment": {
             "id": shipment.id, "status": shipment.status, "substatus": shipment.substatus,
             "logistic_type": shipment.logistic_type.value, "ml_logistic_type": shipment.logistic,
@@ -48,7 +52,8 @@ def question_event_json(event: QuestionEvent) -> dict[str, Any]:
         answer = {"text": question.answer_text, "date_created": _time(question.answer_date)}
     return {
         "id": event.id, "type": event.type.value, "account": event.account,
-        "question_id": question.id, "answered_by": event.answered_by,
+        "order_id": None, "order": None, "question_id": question.id,
+        "answered_by": event.answered_by,
         "question": {
             "id": question.id, "item_id": question.item_id,
             "sku": event.skus[0] if len(event.skus) == 1 else None,

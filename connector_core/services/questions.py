@@ -111,10 +111,10 @@ def sync_question(cmd: SyncQuestion, *, uow: UnitOfWork, gateway: AfterSaleGatew
         uow.commit()
     if rule is None:
         return QuestionSeen(tuple(due))
-    text = rule.render(_listing_fields(marketplace, uow, account.name, question))
     try:
+        text = rule.render(_listing_fields(marketplace, uow, account.name, question))
         answered = gateway.answer_question(account, question.id, text)
-    except MarketplaceRejected as exc:  # e.g. moderation took it meanwhile: the ERP decides
+    except MarketplaceRejected as exc:  # moderation took it meanwhile, the item is gone, ...
         with uow:
             record = uow.questions.get(question.id) or record
             uow.questions.save(evolve(record, answered_by=None))

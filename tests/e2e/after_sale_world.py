@@ -132,7 +132,7 @@ def after_sale_world(tmp_path: Path) -> Iterator[World]:
         # the sandbox's notification threads (ML notifies after answering) end first: none
         # may still post, or draw random numbers, while the next test runs
         wait_for(lambda: not any(t.name.endswith("(emit)") for t in threading.enumerate()),
-                 10, "the sandbox's notifications")
+                 30, "the sandbox's notifications")
         world.settle()
         world.http.close()
         server.shutdown()

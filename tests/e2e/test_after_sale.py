@@ -68,6 +68,7 @@ def test_a_sale_goes_through_its_shipping_states_and_its_label_prints(world):
 
 
 def test_labels_batch_past_fifty_and_refuse_what_is_not_known(world):
+    world.control("config", {"notify_topics": []})  # 51 sales: found by reconcile instead
     shipment_ids = []
     for _ in range(51):
         order = world.order("MLA9", notify=False)
@@ -109,6 +110,16 @@ def test_a_pack_of_two_orders_ships_once(world):
     assert len(shipping) == 1
     assert sorted(shipping[0]["order_ids"]) == sorted(order_ids)
     assert shipping[0]["pack_id"] == pack_id
+
+
+def test_every_event_has_the_contracts_keys(world):
+    world.order("MLA1")
+    world.ask("¿Tiene garantía?")
+    world.settle()
+    events = world.events()
+    assert {e["type"] for e in events} == {"order.created", "order.paid", "order.shipping",
+                                           "question.received"}
+    assert all({"id", "type", "order_id", "account", "order"} <= set(e) for e in events)
 
 
 def test_questions_answered_by_a_rule_and_by_hand(world):
@@ -184,8 +195,9 @@ def test_duplicate_and_dropped_notifications_give_each_event_once(world):
     world.settle()
     counts: dict[tuple[object, ...], int] = {}
     for event in world.events():
-        subject = event.get("order_id") if "order" in event else (
-            event.get("shipment", {}).get("id") or event.get("question_id"))
+        subject = (event["shipment"]["id"] if event["type"] == "order.shipping" else
+                   event["question_id"] if event["type"].startswith("question.") else
+                   event["order_id"])
         key = (event["type"], subject, event.get("shipment", {}).get("status"))
         counts[key] = counts.get(key, 0) + 1
     assert max(counts.values()) == 1, counts
