@@ -5,7 +5,7 @@ A database-backed implementation for deployments without Redis lives with the SQ
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import redis
@@ -20,13 +20,19 @@ class RedisLocks:
         self._prefix = prefix
 
     @contextmanager
-    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+    def hold(self, name: str, *, ttl: float = 60.0,
+             wait: float = 30.0) -> Iterator[Callable[[], None]]:
         lock = self._client.lock(self._prefix + name, timeout=ttl, sleep=0.02,
                                  blocking=True, blocking_timeout=wait)
         if not lock.acquire():
             raise TimeoutError(f"lock {name!r} not acquired within {wait} s")
+
+        def renew() -> None:
+            with suppress(LockError):  # lost meanwhile: the next holder has it
+                lock.extend(ttl, replace_ttl=True)
+
         try:
-            yield
+            yield renew
         finally:
             # LockError: the TTL ran out while held; another holder may already have it
             with suppress(LockError):
@@ -41,7 +47,8 @@ class ThreadLocks:
         self._locks: dict[str, threading.Lock] = {}
 
     @contextmanager
-    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+    def hold(self, name: str, *, ttl: float = 60.0,
+             wait: float = 30.0) -> Iterator[Callable[[], None]]:
         with self._guard:
             lock = self._locks.setdefault(name, threading.Lock())
         started = time.monotonic()
@@ -49,6 +56,6 @@ class ThreadLocks:
             raise TimeoutError(f"lock {name!r} not acquired within "
                                f"{time.monotonic() - started:.1f} s")
         try:
-            yield
+            yield lambda: None
         finally:
             lock.release()

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _world import APP_ID, catalog, machine, prepare
 from cryptography.fernet import Fernet
 
-from adapters.queues import InProcessTaskQueue
+from adapters.inprocess_queue import InProcessTaskQueue
 from config.bootstrap import Connector
 from config.settings import Settings
 from ml_sandbox import SandboxState
@@ -93,14 +93,14 @@ def run(mode: str, changes: list[tuple[str, int]], rate: float,
 def settle(connector: Connector, queue: InProcessTaskQueue, push_delay: float) -> None:
     """Wait until every push, held back ones included, has run."""
     time.sleep(push_delay)
-    connector.dispatch()
+    connector.jobs.dispatch()
     queue.join()
     while True:  # a push held back may still be due a moment later
         with connector.uow as uow:
             if uow.jobs.next_due() is None and not uow.jobs.waiting(1):
                 return
         time.sleep(0.05)
-        connector.dispatch()
+        connector.jobs.dispatch()
         queue.join()
 
 

@@ -28,11 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import TextClause, create_engine, text
 from sqlalchemy.engine import make_url
 
+from adapters.admin_files.csv_file import write_mappings_csv
+from adapters.admin_files.tables import load_admin_tables
 from adapters.sql.admin import TableDiff, apply_admin_tables, stored_table
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-from config.files import load_admin_tables, write_mappings_csv
 
 T = TypeVar("T")
 

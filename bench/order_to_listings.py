@@ -27,7 +27,7 @@ import httpx
 from _world import APP_ID, SELLER, machine, percentile, prepare
 from cryptography.fernet import Fernet
 
-from adapters.queues import InProcessTaskQueue
+from adapters.inprocess_queue import InProcessTaskQueue
 from config.bootstrap import Connector
 from config.settings import Settings
 from config.wsgi import make_app
@@ -75,7 +75,7 @@ def main() -> int:
             web = make_app(connector).test_client()
             connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 100_000},
                                                     {"sku": "B", "quantity": 5}])
-            connector.dispatch()
+            connector.jobs.dispatch()
             queue.join()
             baseline = ml_round_trip(sandbox.url, "APP_USR-bench-1001")
             latencies = []
@@ -90,7 +90,7 @@ def main() -> int:
                     "topic": "orders_v2", "application_id": APP_ID, "attempts": 1})
                 if answer.status_code != 200:
                     raise SystemExit(f"notification answered {answer.status_code}")
-                connector.dispatch()
+                connector.jobs.dispatch()
                 queue.join()
                 puts = [c for c in sandbox.calls(since) if c["method"] == "PUT"]
                 # MLA2 moves every order; the kit (2 units) every other order

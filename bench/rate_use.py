@@ -104,7 +104,7 @@ reconcile_interval_minutes = 600
             since = time.time()
             connector.bridge.stock_changed(updates=[{"sku": sku, "quantity": 7}
                                                     for sku, _, _ in listings])
-            connector.dispatch()
+            connector.jobs.dispatch()
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline:
                 with connector.uow as uow:

@@ -25,4 +25,4 @@ def use(instance: Connector) -> None:
 
 
 def run_command(payload: dict[str, Any]) -> str:
-    return connector().run_job(command_from_json(payload))
+    return connector().jobs.run(command_from_json(payload))

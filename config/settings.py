@@ -5,7 +5,8 @@ Built once per process by :meth:`Settings.load`.
 The TOML file is edited by the mapping admin; where the database, Redis and the ML API are
 (and so where the client secret and every token go) is the operator's. A TOML that still
 names ``database_url``, ``redis_url`` or ``ml_api_url`` is refused with a message naming the
-variable to use, and so is every table or key :mod:`config.toml_schema` does not declare.
+variable to use, and so is every table or key :mod:`adapters.admin_files.toml_schema` does
+not declare.
 """
 
 import os
@@ -16,10 +17,11 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
-from config.answer_rules import parse_answer_rules
-from config.files import read_toml
-from config.toml_schema import schema_problems
+from adapters.admin_files.answer_rules import parse_answer_rules
+from adapters.admin_files.toml_file import read_toml
+from adapters.admin_files.toml_schema import schema_problems
 from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
+from connector_core.services.retention import DEFAULT_RETENTION
 from webhook_app.proxies import parse_networks
 
 DEFAULT_CONFIG = Path("config/connector.toml")
@@ -103,7 +105,7 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     erp_api_token: str | None = field(default=None, repr=False, validator=_erp_token)
     config_path: Path | None = None
-    # [connector] section of the TOML file (config.toml_schema.CONNECTOR_KEYS)
+    # [connector] section of the TOML file (adapters.admin_files.toml_schema.CONNECTOR_KEYS)
     rate_limit_per_second: float = field(default=10.0, validator=_positive)
     reconcile_interval_minutes: float = field(default=10.0, validator=_positive)
     ml_timeout_seconds: float = field(default=10.0, validator=_positive)
@@ -111,12 +113,14 @@ class Settings:
     queue_name: str = "meli-connector"
     job_timeout_seconds: float = field(default=120.0, validator=_positive)
     sweep_interval_seconds: float = field(default=30.0, validator=_positive)
+    job_lease_seconds: float = field(default=20.0, validator=_positive)
     push_delay_seconds: float = field(default=0.0, validator=_not_negative)
     # retention (connector_core.services.retention): days kept; 0 keeps for ever
-    inbox_retention_days: int = field(default=30, validator=_days)
-    audit_retention_days: int = field(default=90, validator=_days)
-    erp_events_retention_days: int = field(default=0, validator=_days)
-    # [webhook] section (config.toml_schema.WEBHOOK_KEYS)
+    inbox_retention_days: int = field(default=DEFAULT_RETENTION.inbox_days, validator=_days)
+    audit_retention_days: int = field(default=DEFAULT_RETENTION.audit_days, validator=_days)
+    erp_events_retention_days: int = field(default=DEFAULT_RETENTION.erp_events_days,
+                                           validator=_days)
+    # [webhook] section (adapters.admin_files.toml_schema.WEBHOOK_KEYS)
     allowed_ips: tuple[str, ...] | None = None
     trusted_proxy_networks: tuple[str, ...] = ()
     max_body_bytes: int = field(default=DEFAULT_MAX_BODY_BYTES, validator=_positive)

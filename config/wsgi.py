@@ -11,8 +11,8 @@ def make_app(connector: Connector) -> Flask:
     settings = connector.settings
     services = WebhookServices(
         intake=connector.intake, bridge=connector.bridge,
-        dispatch=connector.after_commit, health=connector.health,
-        oauth_callback=connector.oauth_callback,
+        jobs_committed=connector.runtime.jobs_committed, health=connector.health,
+        oauth_callback=connector.accounts.oauth_callback,
         settings=WebhookSettings(
             application_id=settings.application_id, erp_api_token=settings.erp_api_token,
             max_body_bytes=settings.max_body_bytes, allowed_ips=settings.allowed_ips,

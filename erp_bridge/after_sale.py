@@ -4,10 +4,10 @@ the stock and price hooks whose work happens in jobs."""
 
 from collections.abc import Callable, Sequence
 
-from connector_core.after_sale_ports import AfterSaleGateway
 from connector_core.domain import ids
 from connector_core.domain.questions import Question, QuestionEventType
-from connector_core.ports import UnitOfWork
+from connector_core.ports.after_sale import AfterSaleGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.labels import shipment_labels
 from connector_core.services.questions import answer_question
 from erp_bridge.labels import LabelFile, label_file

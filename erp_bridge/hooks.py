@@ -2,7 +2,7 @@
 
 Example (an Odoo addon; see ``docs/odoo.md`` for the full sketch)::
 
-    bridge = connector.erp_bridge()          # built by config.bootstrap
+    bridge = config.bootstrap.build(settings).bridge
     bridge.stock_changed("SKU-1", 12, warehouse="WH")
     bridge.price_changed("SKU-1", cost=100, price=180)
     bridge.order_accounted(2000003508419013)
@@ -18,11 +18,12 @@ from typing import Any
 
 from attrs import frozen
 
-from connector_core.after_sale_ports import AfterSaleGateway
 from connector_core.domain.feed import FeedEvent
 from connector_core.domain.inputs import shown
-from connector_core.domain.mapping import BIGINT_MAX
-from connector_core.ports import Clock, UnitOfWork
+from connector_core.domain.limits import BIGINT_MAX
+from connector_core.ports.after_sale import AfterSaleGateway
+from connector_core.ports.clock import Clock
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.order_accounted import AccountedResult, order_accounted
 from connector_core.services.prices_changed import PriceChangeResult, erp_price_changed
 from connector_core.services.stock_changed import StockChangeResult, erp_stock_changed
@@ -46,17 +47,18 @@ class EventPage:
 
 
 class ErpBridge(AfterSaleHooks):
-    """The ERP's side of the connector. ``after_commit`` moves queued jobs to the workers;
+    """The ERP's side of the connector. ``jobs_committed`` is called after each write that
+    committed jobs (it wakes the in-process dispatcher; it does nothing under RQ);
     ``after_sale`` gives the ML gateway the label and answer hooks call."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock,
-                 after_commit: Callable[[], object] = lambda: None, *,
+                 jobs_committed: Callable[[], object] = lambda: None, *,
                  push_delay_seconds: float = 0.0,
                  after_sale: Callable[[], AfterSaleGateway] | None = None) -> None:
         self._uow = uow_factory
         self._after_sale = after_sale
         self._clock = clock
-        self._after_commit = after_commit
+        self._jobs_committed = jobs_committed
         self._push_delay = timedelta(seconds=push_delay_seconds)
 
     def _push_not_before(self) -> datetime | None:
@@ -76,7 +78,7 @@ class ErpBridge(AfterSaleHooks):
         reports = parse_stock(body, self._clock.now())
         result = erp_stock_changed(reports, uow=self._uow(),
                                    push_not_before=self._push_not_before())
-        self._after_commit()
+        self._jobs_committed()
         return result
 
     def price_changed(self, sku: str, cost: Decimal | float | None = None,
@@ -90,7 +92,7 @@ class ErpBridge(AfterSaleHooks):
         prices = parse_prices(body, self._clock.now())
         result = erp_price_changed(prices, uow=self._uow(),
                                    push_not_before=self._push_not_before())
-        self._after_commit()
+        self._jobs_committed()
         return result
 
     def order_accounted(self, order_id: int | str,
@@ -98,7 +100,7 @@ class ErpBridge(AfterSaleHooks):
         """The ERP has the order and its stock move; ``as_of`` is when (default: now)."""
         at = parse_instant(as_of, "as_of", self._clock.now())
         result = order_accounted(parse_order_id(order_id), at, uow=self._uow())
-        self._after_commit()
+        self._jobs_committed()
         return result
 
     def events(self, after: int = 0, limit: int = 100) -> EventPage:
@@ -112,6 +114,6 @@ class ErpBridge(AfterSaleHooks):
             raise invalid("limit", f"expected 1..{MAX_PAGE}, got {shown(limit)}")
         uow = self._uow()
         with uow:
-            events = uow.outbox.read(after, limit)
+            events = uow.erp_feed.read(after, limit)
         last = max((e.id for e in events if e.id is not None), default=after)
         return EventPage(tuple(events), last)

@@ -11,8 +11,18 @@ from typing import Any
 from connector_core.domain import ids
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.feed import FeedEvent, QuestionEvent, ShippingEvent
-from connector_core.domain.inputs import EARLIEST, LATEST, in_window, shown, text_problem
-from connector_core.domain.mapping import MAX_NAME_LENGTH, MAX_SKU_LENGTH
+from connector_core.domain.inputs import (
+    EARLIEST,
+    LATEST,
+    BadInstant,
+    checked_instant,
+    shown,
+    text_problem,
+)
+from connector_core.domain.inputs import (
+    parse_instant as read_instant,
+)
+from connector_core.domain.limits import MAX_NAME_LENGTH, MAX_SKU_LENGTH
 from connector_core.domain.orders import Order
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport
@@ -85,21 +95,20 @@ def parse_instant(value: Any, path: str, default: datetime) -> datetime:
     sane window (:data:`~connector_core.domain.inputs.EARLIEST` to ``LATEST``)."""
     if value is None:
         return default
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise invalid(path, f"expected an ISO-8601 timestamp, got {shown(value)}") \
-                from None
-    else:
-        raise invalid(path, f"expected an ISO-8601 timestamp, got {shown(value)}")
-    if parsed.utcoffset() is None:
-        raise invalid(path, f"timestamp {shown(value)} has no time zone")
-    if not in_window(parsed):
-        raise invalid(path, f"timestamp {shown(value)} is outside "
-                            f"{EARLIEST.date()}..{LATEST.date()}")
+    try:
+        if isinstance(value, datetime):
+            parsed = checked_instant(value)
+        elif isinstance(value, str):
+            parsed = read_instant(value)
+        else:
+            raise BadInstant("format")
+    except BadInstant as bad:
+        if bad.reason == "zone":
+            raise invalid(path, f"timestamp {shown(value)} has no time zone") from None
+        if bad.reason == "window":
+            raise invalid(path, f"timestamp {shown(value)} is outside "
+                                f"{EARLIEST.date()}..{LATEST.date()}") from None
+        raise invalid(path, f"expected an ISO-8601 timestamp, got {shown(value)}") from None
     return parsed
 
 

@@ -11,7 +11,7 @@ Controls (all JSON):
   included, as ML does; ``notify_items`` is ``items`` in it. ``replication_delay``: seconds
   before ML copies a UP's stock to its other items; 0 copies at once).
 * ``POST /_sandbox/faults`` ``{next: [{status, empty?, retry_after?, path?}], rate_429?,
-  rate_5xx?, latency_ms?, rate_cap?, seed?}``; ``DELETE /_sandbox/faults``.
+  rate_5xx?, latency_ms?, path_latency_ms?, rate_cap?, seed?}``; ``DELETE /_sandbox/faults``.
 * ``POST /_sandbox/orders`` ``{item_id, variation_id?, quantity, buyer_id?, status?,
   last_updated?, notify?, logistic_type?, store_id?|network_node_id?, origin_pending?,
   receiver?}``; ``POST /_sandbox/orders/<id>/pay|cancel|touch``.
@@ -80,8 +80,9 @@ def create_app(state: SandboxState | None = None) -> Flask:
         with calls_lock:
             calls.append(entry)
         g.call = entry
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
+        delay = faults.latency(request.method, request.path)
+        if delay:
+            time.sleep(delay)
         fault = faults.verdict(request.path, now)
         return fault_response(fault, request.path) if fault is not None else None
 

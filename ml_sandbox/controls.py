@@ -66,7 +66,10 @@ def register(app: Flask, state: SandboxState, faults: Faults,  # noqa: PLR0915 -
 
     @app.post("/_sandbox/faults")
     def control_faults() -> Response:
-        faults.configure(payload())
+        try:
+            faults.configure(payload())
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
         return jsonify({"ok": True})
 
     @app.delete("/_sandbox/faults")

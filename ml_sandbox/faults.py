@@ -23,6 +23,7 @@ class Faults:
         self.rate_429 = 0.0
         self.rate_5xx = 0.0
         self.latency_ms = 0.0
+        self.path_latency_ms: dict[str, float] = {}  # path prefix -> extra latency
         self.rate_cap: int | None = None
         self.random = random.Random()
         self.arrivals: deque[float] = deque()
@@ -33,10 +34,25 @@ class Faults:
             self.rate_429 = float(data.get("rate_429", self.rate_429))
             self.rate_5xx = float(data.get("rate_5xx", self.rate_5xx))
             self.latency_ms = float(data.get("latency_ms", self.latency_ms))
+            if "path_latency_ms" in data:
+                slow = data["path_latency_ms"]
+                if not isinstance(slow, dict) or not all(
+                        isinstance(k, str) and isinstance(v, int | float)
+                        and not isinstance(v, bool) and v >= 0 for k, v in slow.items()):
+                    raise ValueError("path_latency_ms maps path prefixes to milliseconds >= 0")
+                self.path_latency_ms = {k: float(v) for k, v in slow.items()}
             if "rate_cap" in data:
                 self.rate_cap = int(data["rate_cap"]) if data["rate_cap"] else None
             if "seed" in data:
                 self.random.seed(data["seed"])
+
+    def latency(self, method: str, path: str) -> float:
+        """Seconds to wait before answering ``method path`` (``latency_ms`` for every
+        call, plus ``path_latency_ms`` for a GET whose path starts with a given prefix)."""
+        with self.lock:
+            extra = max((ms for prefix, ms in self.path_latency_ms.items()
+                         if method == "GET" and path.startswith(prefix)), default=0.0)
+            return (self.latency_ms + extra) / 1000
 
     def verdict(self, path: str, now: float) -> dict[str, Any] | None:
         """The forced answer for this request, if any (decided under the lock)."""

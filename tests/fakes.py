@@ -5,7 +5,7 @@ They keep state (no call-recording mocks) and are transactional where the port i
 """
 
 import copy
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ from connector_core.domain.commands import Command, ProcessNotification
 from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceRejected
 from connector_core.domain.feed import FeedEvent
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation
+from connector_core.domain.jobs import StoredJob, is_dead_letter
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import InboxEntry, Notification
 from connector_core.domain.orders import Order, OrderRecord
@@ -59,8 +60,11 @@ class Store:
     last_cursor: int = 0  # cursors and inbox ids are never reused, even after a purge
     last_inbox_id: int = 0
     audit: list[AuditEntry] = field(factory=list)
-    jobs: list[Command] = field(factory=list)
+    jobs: list[Command] = field(factory=list)  # waiting (not claimed), oldest first
     job_not_before: dict[str, datetime | None] = field(factory=dict)
+    waiting_jobs: dict[str, StoredJob] = field(factory=dict)  # by key: the ledger's rows
+    claimed_jobs: dict[int, StoredJob] = field(factory=dict)
+    last_job_id: int = 0
     inbox: dict[int, InboxEntry] = field(factory=dict)
     checkpoints: dict[tuple[str, str], datetime] = field(factory=dict)
     shipments: dict[int, ShipmentRecord] = field(factory=dict)
@@ -155,7 +159,7 @@ class FakePrices(_Repo):
         return {k: v for k, v in self.s.competitor.items() if k in listings}
 
 
-class FakeOutbox(_Repo):
+class FakeErpFeed(_Repo):
     def append(self, event: FeedEvent) -> None:
         self.s.last_cursor += 1
         self.s.events.append(evolve(event, id=self.s.last_cursor))
@@ -186,15 +190,116 @@ class FakeAudit(_Repo):
 
 
 class FakeJobs(_Repo):
+    """The job ledger: ``jobs`` lists the waiting commands, ``waiting_jobs`` their rows."""
+
     def add(self, command: Command, *, not_before: datetime | None = None) -> bool:
         key = command.dedup_key
-        if any(c.dedup_key == key for c in self.s.jobs):
+        row = self.s.waiting_jobs.get(key)
+        if row is not None and is_dead_letter(row.attempts, self._uow.max_attempts):
+            self._drop_waiting(key)  # new work replaces a dead letter
+        elif any(c.dedup_key == key for c in self.s.jobs):
             if not_before is None:
                 self.s.job_not_before[key] = None
             return False
         self.s.jobs.append(command)
         self.s.job_not_before[key] = not_before
+        self.s.last_job_id += 1
+        self.s.waiting_jobs[key] = StoredJob(
+            id=self.s.last_job_id, dedup_key=key, command=command, created_at=self._uow.now(),
+            dispatched_at=None, claimed_at=None, attempts=0)
         return True
+
+    def _drop_waiting(self, key: str) -> None:
+        self.s.jobs = [c for c in self.s.jobs if c.dedup_key != key]
+        self.s.job_not_before.pop(key, None)
+        self.s.waiting_jobs.pop(key, None)
+
+    def _rows(self) -> list[StoredJob]:
+        return sorted(self.s.waiting_jobs.values(), key=lambda j: j.id)
+
+    def take_for_dispatch(self, limit: int = 100,
+                          now: datetime | None = None) -> list[StoredJob]:
+        at = now or self._uow.now()
+        taken = []
+        for row in self._rows():
+            held = self.s.job_not_before.get(row.dedup_key)
+            if row.dispatched_at is None and (held is None or held <= at):
+                taken.append(self._set(row, dispatched_at=at))
+                if len(taken) == limit:
+                    break
+        return taken
+
+    def _set(self, row: StoredJob, **changes: Any) -> StoredJob:
+        new = evolve(row, **changes)
+        self.s.waiting_jobs[row.dedup_key] = new
+        return new
+
+    def next_due(self) -> datetime | None:
+        held = [self.s.job_not_before.get(r.dedup_key) for r in self._rows()
+                if r.dispatched_at is None]
+        return min((h for h in held if h is not None), default=None)
+
+    def due(self, older_than: timedelta, limit: int = 100,
+            now: datetime | None = None) -> list[StoredJob]:
+        cutoff = (now or self._uow.now()) - older_than
+        found = []
+        for row in self._rows():
+            held = self.s.job_not_before.get(row.dedup_key)
+            if (row.created_at < cutoff
+                    and (row.dispatched_at is None or row.dispatched_at < cutoff)
+                    and (held is None or held < cutoff)
+                    and not is_dead_letter(row.attempts, self._uow.max_attempts)):
+                found.append(row)
+        return found[:limit]
+
+    def mark_dispatched(self, ids: Sequence[int], at: datetime | None = None) -> None:
+        for row in self._rows():
+            if row.id in ids:
+                self._set(row, dispatched_at=at or self._uow.now())
+
+    def claim(self, *, job_id: int | None = None, dedup_key: str | None = None,
+              at: datetime | None = None) -> StoredJob | None:
+        for row in self._rows():
+            if row.id == job_id or row.dedup_key == dedup_key:
+                self._drop_waiting(row.dedup_key)
+                claimed = evolve(row, claimed_at=at or self._uow.now(),
+                                 attempts=row.attempts + 1)
+                self.s.claimed_jobs[row.id] = claimed
+                return claimed
+        return None
+
+    def complete(self, job_id: int) -> None:
+        self.s.claimed_jobs.pop(job_id, None)
+
+    def renew(self, job_id: int, at: datetime | None = None) -> bool:
+        row = self.s.claimed_jobs.get(job_id)
+        if row is None:
+            return False
+        self.s.claimed_jobs[job_id] = evolve(row, claimed_at=at or self._uow.now())
+        return True
+
+    def release(self, job_id: int, *, dispatched_at: datetime | None = None) -> bool:
+        row = self.s.claimed_jobs.pop(job_id, None)
+        if row is None:
+            return False
+        if row.dedup_key in self.s.waiting_jobs:  # a newer twin waits: it does the work
+            return False
+        self.s.waiting_jobs[row.dedup_key] = evolve(row, claimed_at=None,
+                                                    dispatched_at=dispatched_at)
+        self.s.job_not_before[row.dedup_key] = None
+        self.s.jobs = [r.command for r in self._rows()]
+        return True
+
+    def release_stale_claims(self, older_than: timedelta,
+                             now: datetime | None = None) -> list[StoredJob]:
+        cutoff = (now or self._uow.now()) - older_than
+        stale = sorted(j.id for j in self.s.claimed_jobs.values()
+                       if j.claimed_at is not None and j.claimed_at < cutoff)
+        released = [job_id for job_id in stale if self.release(job_id)]
+        return [r for r in self._rows() if r.id in released]
+
+    def waiting(self, limit: int = 1000) -> list[StoredJob]:
+        return self._rows()[:limit]
 
 
 class FakeInbox(_Repo):
@@ -248,8 +353,10 @@ class FakeCheckpoints(_Repo):
 
 
 class FakeUnitOfWork:
-    def __init__(self, store: Store | None = None, *, clock: FixedClock | None = None) -> None:
+    def __init__(self, store: Store | None = None, *, clock: FixedClock | None = None,
+                 max_attempts: int | None = None) -> None:
         self.store = store or Store()
+        self.max_attempts = max_attempts  # of the job ledger: None, no dead letters
         self.clock = clock  # stamps the ERP events (the wall clock without one)
         self.work: Store | None = None
         self.commits = 0
@@ -258,7 +365,7 @@ class FakeUnitOfWork:
         self.stock = FakeStock(self)
         self.orders = FakeOrders(self)
         self.prices = FakePrices(self)
-        self.outbox = FakeOutbox(self)
+        self.erp_feed = FakeErpFeed(self)
         self.audit = FakeAudit(self)
         self.jobs = FakeJobs(self)
         self.inbox = FakeInbox(self)
@@ -271,8 +378,8 @@ class FakeUnitOfWork:
         """A working copy whose collections can change without touching ``store``."""
         work = copy.copy(store)
         for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor",
-                     "inbox", "checkpoints", "event_times", "shipments", "shipment_times",
-                     "questions"):
+                     "inbox", "checkpoints", "event_times", "job_not_before", "waiting_jobs",
+                     "claimed_jobs", "shipments", "shipment_times", "questions"):
             setattr(work, name, dict(getattr(store, name)))
         for name in ("events", "audit", "jobs"):
             setattr(work, name, list(getattr(store, name)))
@@ -299,6 +406,7 @@ class FakeUnitOfWork:
     def take_jobs(self) -> list[Command]:
         """Claim every waiting job, as a runner would."""
         jobs, self.store.jobs = self.store.jobs, []
+        self.store.waiting_jobs = {}
         return jobs
 
 
@@ -412,14 +520,16 @@ class FakeTokenStore:
 class FakeLocks:
     def __init__(self) -> None:
         self.held: set[str] = set()
+        self.renewed: list[str] = []
 
     @contextmanager
-    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+    def hold(self, name: str, *, ttl: float = 60.0,
+             wait: float = 30.0) -> Iterator[Callable[[], None]]:
         if name in self.held:
             raise TimeoutError(f"lock {name} is held")
         self.held.add(name)
         try:
-            yield
+            yield lambda: self.renewed.append(name)
         finally:
             self.held.discard(name)
 
@@ -440,3 +550,18 @@ class InMemoryTaskQueue:
     def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
         for command, key in jobs:
             self.submit(command, dedup_key=key)
+
+
+class CountingMetrics:
+    """The job runtime's metrics, counted: ``jobs[(kind, outcome)]``, ``pushes[outcome]``."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[tuple[str, str], int] = {}
+        self.pushes: dict[str, int] = {}
+
+    def job_finished(self, kind: str, outcome: str, seconds: float | None) -> None:
+        self.jobs[(kind, outcome)] = self.jobs.get((kind, outcome), 0) + 1
+
+    def pushed(self, outcome: str) -> None:
+        self.pushes[outcome] = self.pushes.get(outcome, 0) + 1
+

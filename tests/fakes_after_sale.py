@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 from attrs import evolve
 from pypdf import PdfWriter
 
-from connector_core.after_sale_ports import LABELS_PER_CALL, LabelRefusal, LabelsNotPrintable
 from connector_core.domain.accounts import Account
 from connector_core.domain.errors import MarketplaceNotFound, MarketplaceRejected
 from connector_core.domain.questions import Question, QuestionRecord
 from connector_core.domain.shipments import Shipment, ShipmentRecord
+from connector_core.ports.after_sale import LABELS_PER_CALL, LabelRefusal, LabelsNotPrintable
 
 if TYPE_CHECKING:
     from tests.fakes import FakeUnitOfWork, Store

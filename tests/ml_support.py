@@ -21,7 +21,8 @@ from adapters.ml_api import HttpxMercadoLibreGateway, MlOAuth, SharedRateLimiter
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.items import MarketItem
 from connector_core.domain.orders import Order
-from connector_core.ports import Locks, TokenStore
+from connector_core.ports.locks import Locks
+from connector_core.ports.tokens import TokenStore
 
 SELLER_ID = 123456789
 ACCOUNT = Account("main", SELLER_ID, "MLA")

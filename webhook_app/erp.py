@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.inputs import shown
-from connector_core.domain.mapping import BIGINT_MAX
+from connector_core.domain.limits import BIGINT_MAX
 from erp_bridge.payloads import event_json
 from webhook_app.bodies import BadBody, parse_json
 from webhook_app.errors import error

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from connector_core.after_sale_ports import LabelsNotPrintable, NotAnnounced
 from connector_core.domain.errors import (
     AuthRevoked,
     InvalidInput,
@@ -22,6 +21,7 @@ from connector_core.domain.errors import (
     MarketplaceRejected,
     MarketplaceUnavailable,
 )
+from connector_core.ports.after_sale import LabelsNotPrintable, NotAnnounced
 from webhook_app.erp import _json_body, _services, authorised
 from webhook_app.errors import error
 

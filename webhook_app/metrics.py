@@ -1,4 +1,5 @@
-"""Prometheus metrics of the web process (the adapters register theirs on the same registry).
+"""Prometheus metrics of the web process (the workers' are in
+:mod:`adapters.metrics`, on the same registry).
 
 Under gunicorn with several workers, set ``PROMETHEUS_MULTIPROC_DIR`` so every process's
 samples are aggregated (prometheus-client's multiprocess mode)."""
@@ -23,11 +24,6 @@ ACK_SECONDS = Histogram("connector_notification_ack_seconds",
                         "Time to store a notification and answer ML",
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
 ERP_CALLS = Counter("connector_erp_calls_total", "ERP calls", ["route", "status"])
-JOBS = Counter("connector_jobs_total", "Jobs run", ["kind", "outcome"])
-JOB_SECONDS = Histogram("connector_job_seconds", "Time to run a job", ["kind"],
-                        buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-ML_CALLS = Counter("connector_ml_calls_total", "Calls to the ML API", ["method", "status"])
-PUSHES = Counter("connector_pushes_total", "Item pushes by outcome", ["outcome"])
 
 
 def topic_label(topic: str) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from connector_core.domain.inputs import in_window, shown, text_problem
-from connector_core.domain.mapping import BIGINT_MAX
+from connector_core.domain.inputs import BadInstant, parse_instant, shown, text_problem
+from connector_core.domain.limits import BIGINT_MAX
 from connector_core.domain.notifications import Notification
 from webhook_app.bodies import BadBody, parse_json
 from webhook_app.errors import error
@@ -72,12 +72,9 @@ def _instant(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_instant(value)
+    except BadInstant:
         return None
-    if parsed.utcoffset() is None or not in_window(parsed):
-        return None
-    return parsed
 
 
 def parse_notification(body: Any) -> Notification:
@@ -117,7 +114,7 @@ def receive() -> tuple[Response, int] | Response:
                      f"application_id {notification.application_id} is not this application")
     entry_id, is_new = services.intake.receive(notification, body)
     if is_new:
-        services.dispatch()
+        services.jobs_committed()
     NOTIFICATIONS.labels(topic=topic, outcome="stored" if is_new else "duplicate").inc()
     ACK_SECONDS.observe(time.perf_counter() - started)
     return Response(json.dumps({"id": entry_id, "duplicate": not is_new}), status=200,

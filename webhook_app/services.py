@@ -4,7 +4,7 @@ from collections.abc import Callable, Mapping
 
 from attrs import field, frozen
 
-from connector_core.ports import NotificationIntake
+from connector_core.ports.inbox import NotificationIntake
 from erp_bridge import ErpBridge
 
 # ML's published notification source addresses (reference/ml_api.md §5).
@@ -27,13 +27,14 @@ class WebhookSettings:
 @frozen(kw_only=True)
 class WebhookServices:
     """``intake`` stores each notification with its job (one statement on PostgreSQL).
-    ``dispatch`` moves committed jobs to the workers; it must not raise (a sweeper catches
-    up with whatever it could not move). ``health`` returns ``{name: (ok, detail)}``.
+    ``jobs_committed`` is called after a write that committed jobs (it must not raise: a
+    sweeper catches up with whatever it could not move). ``health`` returns
+    ``{name: (ok, detail)}``.
     ``oauth_callback(code, state)`` completes an account connection and returns a message."""
 
     intake: NotificationIntake
     bridge: ErpBridge
-    dispatch: Callable[[], object]
+    jobs_committed: Callable[[], object]
     health: Callable[[], Mapping[str, tuple[bool, str]]]
     oauth_callback: Callable[[str, str], str] | None = None
     settings: WebhookSettings = WebhookSettings()

@@ -9,7 +9,7 @@ The composition root builds, once per process::
                       redis_url=settings.redis_url, application_id=settings.application_id,
                       timeout=settings.ml_timeout_seconds)
     ml.gateway   # the MarketplaceGateway port
-    ml.oauth     # authorization_url(...) / connect(account, code) for the OAuth callback
+    ml.oauth     # tokens: the code exchange, refresh under the account's lock
 
 and closes ``client`` at exit.
 """
@@ -17,7 +17,7 @@ and closes ``client`` at exit.
 from adapters.ml_api.converter import MlPayloadError, parse_item, parse_notification, parse_order
 from adapters.ml_api.factory import MlApi, build_ml_api
 from adapters.ml_api.gateway import HttpxMercadoLibreGateway, serialize_update
-from adapters.ml_api.oauth import AUTH_HOSTS, MlOAuth, SystemClock, authorization_url
+from adapters.ml_api.oauth import AUTH_HOSTS, MlOAuth, authorization_url
 from adapters.ml_api.ratelimit import SharedRateLimiter
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "MlOAuth",
     "MlPayloadError",
     "SharedRateLimiter",
-    "SystemClock",
     "authorization_url",
     "build_ml_api",
     "parse_item",

@@ -18,17 +18,17 @@ from adapters.ml_api.after_sale_wire import (
 from adapters.ml_api.converter import MlPayloadError, structure
 from adapters.ml_api.errors import error_from_response
 from adapters.ml_api.transport import MlTransport, response_json
-from connector_core.after_sale_ports import (
-    LABEL_FORMATS,
-    LABELS_PER_CALL,
-    LabelRefusal,
-    LabelsNotPrintable,
-)
 from connector_core.domain import ids
 from connector_core.domain.accounts import Account
 from connector_core.domain.errors import MarketplaceRejected, MarketplaceUnavailable
 from connector_core.domain.questions import Question
 from connector_core.domain.shipments import Shipment
+from connector_core.ports.after_sale import (
+    LABEL_FORMATS,
+    LABELS_PER_CALL,
+    LabelRefusal,
+    LabelsNotPrintable,
+)
 
 T = TypeVar("T")
 QUESTIONS_PAGE = 50

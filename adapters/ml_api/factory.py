@@ -14,7 +14,9 @@ from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
 from adapters.ml_api.transport import MlTransport
-from connector_core.ports import Clock, Locks, TokenStore
+from connector_core.ports.clock import Clock
+from connector_core.ports.locks import Locks
+from connector_core.ports.tokens import TokenStore
 
 
 @frozen

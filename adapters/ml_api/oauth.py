@@ -9,29 +9,28 @@ ever logged.
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
 
+from adapters.clock import SystemClock
 from adapters.ml_api.converter import MlPayloadError, parse_token, structure
 from adapters.ml_api.errors import error_code, error_from_response, transport_error
 from adapters.ml_api.ratelimit import SharedRateLimiter
 from adapters.ml_api.wire import MlUser
 from connector_core.domain.accounts import TokenSet
 from connector_core.domain.errors import AuthRevoked, MarketplaceUnavailable
-from connector_core.ports import Clock, Locks, TokenStore
+from connector_core.domain.sites import SITES
+from connector_core.ports.clock import Clock
+from connector_core.ports.locks import Locks
+from connector_core.ports.oauth import Seller
+from connector_core.ports.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 
-AUTH_HOSTS = {
-    "MLA": "auth.mercadolibre.com.ar", "MLB": "auth.mercadolivre.com.br",
-    "MLM": "auth.mercadolibre.com.mx", "MLC": "auth.mercadolibre.cl",
-    "MCO": "auth.mercadolibre.com.co", "MCR": "auth.mercadolibre.com.cr",
-    "MLU": "auth.mercadolibre.com.uy", "MLV": "auth.mercadolibre.com.ve",
-    "MPA": "auth.mercadolibre.com.pa", "MPE": "auth.mercadolibre.com.pe",
-    "MRD": "auth.mercadolibre.com.do", "MEC": "auth.mercadolibre.com.ec",
-}
+AUTH_HOSTS = {site.id: site.auth_host for site in SITES.values() if site.auth_host}
 
 
 def authorization_url(site_id: str, client_id: str, redirect_uri: str, state: str, *,
@@ -47,11 +46,6 @@ def authorization_url(site_id: str, client_id: str, redirect_uri: str, state: st
     if code_challenge:
         params |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
     return f"{auth_base.rstrip('/')}/authorization?{urlencode(params)}"
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class MlOAuth:
@@ -169,3 +163,28 @@ class MlOAuth:
                                         **kwargs)  # type: ignore[arg-type]
         except httpx.TransportError as exc:
             raise transport_error(exc, what) from exc
+
+
+class MlAuthorization:
+    """:class:`~connector_core.ports.oauth.MarketplaceAuthorization` for the application:
+    the authorization host of the account's site (``auth_base`` instead, for the sandbox).
+    ``oauth`` is called for the code exchange only: a link needs no token store."""
+
+    def __init__(self, oauth: Callable[[], MlOAuth], *, client_id: str, redirect_uri: str,
+                 auth_base: str | None = None) -> None:
+        self._oauth = oauth
+        self._client_id = client_id
+        self._redirect_uri = redirect_uri
+        self._auth_base = auth_base
+
+    def authorization_url(self, site_id: str, state: str) -> str:
+        return authorization_url(site_id, self._client_id, self._redirect_uri, state,
+                                 auth_base=self._auth_base)
+
+    def exchange_code(self, code: str) -> TokenSet:
+        return self._oauth().exchange_code(code)
+
+    def seller(self, access_token: str) -> Seller:
+        user = self._oauth().user(access_token)
+        return Seller(user_id=user.id, nickname=user.nickname)
+

@@ -6,27 +6,38 @@ Designed for 100,000+ rows: the stored table is read as plain tuples, and change
 bulk ``executemany`` statements keyed by primary key.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from attrs import frozen
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from adapters.sql.base import variation_key
 from adapters.sql.repositories import (
     SqlAccounts,
     SqlMappings,
     SqlPrices,
     mapping_values,
     policy_rows,
-    variation_key,
 )
 from adapters.sql.rows import CatalogSkuRow, KitComponentRow, MappingRowRow, PricingRuleRow
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.pricing import PricingPolicy
 
 CHUNK = 5000
+
+
+@frozen
+class AdminTables:
+    """What the admin's files ask for (see ``adapters.admin_files``)."""
+
+    table: MappingTable
+    catalog_skus: Sequence[str] = ()
+    policy: PricingPolicy | None = None  # None: leave the pricing rules alone
+    accounts: Sequence[Account] = ()
 
 
 @frozen
@@ -174,3 +185,44 @@ def stored_table(session: Session) -> tuple[list[MappingRow], list[Kit], list[st
     rows = sorted((row for _, row in _stored_rows(session).values()), key=_row_key)
     mappings = SqlMappings(lambda: session)
     return rows, list(mappings.kits()), mappings.catalog_skus()
+
+
+@frozen
+class StoredTables:
+    """The admin's tables as stored: rows (sorted by sku, listing), kits, catalog SKUs and
+    accounts."""
+
+    rows: list[MappingRow]
+    kits: list[Kit]
+    catalog_skus: list[str]
+    accounts: list[Account]
+
+
+class SqlAdminTables:
+    """The admin's tables as a whole (``mappings apply`` and ``export``), each call one
+    transaction of ``uow``."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._uow = uow
+
+    def stored(self) -> StoredTables:
+        with self._uow as uow:
+            return self._stored(uow)
+
+    @staticmethod
+    def _stored(uow: SqlAlchemyUnitOfWork) -> StoredTables:
+        rows, kits, catalog = stored_table(uow.session)
+        return StoredTables(rows, kits, catalog, uow.accounts.list())
+
+    def apply(self, load: Callable[[StoredTables], AdminTables], *,
+              dry_run: bool) -> TableDiff:
+        """Make the stored tables what ``load`` (given the stored ones, to validate against)
+        returns, in one transaction: all or nothing. With ``dry_run``, only the diff."""
+        with self._uow as uow:
+            wanted = load(self._stored(uow))
+            diff = apply_admin_tables(uow.session, wanted.table,
+                                      catalog_skus=wanted.catalog_skus, policy=wanted.policy,
+                                      accounts=wanted.accounts, dry_run=dry_run)
+            if diff and not dry_run:
+                uow.commit()
+        return diff

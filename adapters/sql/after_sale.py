@@ -1,4 +1,4 @@
-"""SQL repositories of shipments and buyers' questions (:mod:`connector_core.after_sale_ports`).
+"""SQL repositories of shipments and buyers' questions (:mod:`connector_core.ports.after_sale`).
 
 Each id's row is locked for the rest of the unit of work by ``get`` (``SELECT ... FOR
 UPDATE``, inserting a placeholder row first when there is none), as the orders are, so two

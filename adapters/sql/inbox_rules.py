@@ -1,6 +1,6 @@
 """Two rules of the notification inbox shared by both ways of writing it
-(:class:`~adapters.sql.outboxes.SqlInbox` in a unit of work, and
-:class:`~adapters.sql.intake.PostgresIntake`'s single statement), and by its readers.
+(:class:`~adapters.sql.inbox.SqlInbox` in a unit of work, and
+:class:`~adapters.sql.pg_intake.PostgresIntake`'s single statement), and by its readers.
 
 **Which waiting entry a new notification joins.** A notification for the same (topic,
 resource) as a waiting entry joins it as a duplicate instead of making a new entry and job:
@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from adapters.sql.job_ledger import attempts_left
 from adapters.sql.rows import InboxRow, JobRow
 from adapters.sql.types import UtcDateTime
 from connector_core.domain.commands import ProcessNotification
@@ -56,10 +57,8 @@ def live_job(entry_id: Any, max_attempts: int | None) -> ColumnElement[bool]:
     """True when the entry ``entry_id`` (a column or value) has a job waiting to run with
     attempts left. One probe of ``uq_jobs_waiting_key``."""
     key = literal(JOB_KEY_PREFIX) + cast(entry_id, String)
-    conditions = [JobRow.dedup_key == key, JobRow.claimed_at.is_(None)]
-    if max_attempts is not None:
-        conditions.append(JobRow.attempts < max_attempts)
-    return exists().where(and_(*conditions))
+    return exists().where(and_(JobRow.dedup_key == key, JobRow.claimed_at.is_(None),
+                               attempts_left(max_attempts)))
 
 
 def retire_dead_entry(session: Session, topic: str, resource: str, at: datetime,

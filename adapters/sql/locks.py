@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 
 from adapters.sql.base import insert_for_dialect
 from adapters.sql.rows import LockRow
@@ -27,7 +27,8 @@ class SqlLocks:
         self._engine = engine
 
     @contextmanager
-    def hold(self, name: str, *, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+    def hold(self, name: str, *, ttl: float = 60.0,
+             wait: float = 30.0) -> Iterator[Callable[[], None]]:
         owner = uuid.uuid4().hex
 
         def attempt() -> bool:
@@ -41,9 +42,14 @@ class SqlLocks:
                         .returning(LockRow.name))
                 return conn.execute(stmt).first() is not None
 
+        def renew() -> None:
+            with self._engine.begin() as conn:
+                conn.execute(update(LockRow).where(LockRow.name == name, LockRow.owner == owner)
+                             .values(expires_at=datetime.now(UTC) + timedelta(seconds=ttl)))
+
         _poll(attempt, name, wait)
         try:
-            yield
+            yield renew
         finally:
             with self._engine.begin() as conn:
                 conn.execute(delete(LockRow).where(LockRow.name == name, LockRow.owner == owner))

@@ -19,11 +19,9 @@ from adapters.sql.base import (
     chunks,
     delete_batch,
     insert_for,
-    insert_for_dialect,
     variation_from_key,
     variation_key,
 )
-from adapters.sql.outboxes import SqlInbox, SqlJobOutbox, SqlOutbox, StoredJob
 from adapters.sql.rows import (
     AccountRow,
     AuditRow,
@@ -265,15 +263,6 @@ def rule_values(rule: PricingRule) -> dict[str, Any]:
             "strategy": None if rule.strategy is None else rule.strategy.value}
 
 
-def parse_listing_key(key: str) -> Listing:
-    """``account:ITEM_ID`` or ``account:ITEM_ID/VARIATION_ID`` -> :class:`Listing`."""
-    account, sep, rest = key.partition(":")
-    item_id, slash, variation = rest.partition("/")
-    if not sep or not account or not item_id or (slash and not variation.isdigit()):
-        raise ValueError(f"expected ACCOUNT:ITEM_ID or ACCOUNT:ITEM_ID/VARIATION_ID, got {key!r}")
-    return Listing(account, item_id, int(variation) if slash else None)
-
-
 def policy_rows(policy: PricingPolicy) -> list[dict[str, Any]]:
     rows = [{"scope": "default", "key": "", **rule_values(policy.default)}]
     rows += [{"scope": "sku", "key": sku, **rule_values(rule)}
@@ -326,7 +315,7 @@ class SqlPrices(Repo):
             elif row.scope == "sku":
                 by_sku[row.key] = rule
             else:
-                by_listing[parse_listing_key(row.key)] = rule
+                by_listing[Listing.parse(row.key)] = rule
         return PricingPolicy(default=default, by_sku=by_sku, by_listing=by_listing)
 
     def competitor_prices(self, listings: Collection[Listing]) -> dict[Listing, Decimal]:
@@ -393,9 +382,3 @@ class SqlCheckpoints(Repo):
             index_elements=[CheckpointRow.account, CheckpointRow.name],
             set_={"at": stmt.excluded.at}))
 
-
-__all__ = [  # the queues live in adapters.sql.outboxes; re-exported for existing imports
-    "SqlAccounts", "SqlAudit", "SqlCheckpoints", "SqlInbox", "SqlJobOutbox", "SqlMappings",
-    "SqlOrders", "SqlOutbox", "SqlPrices", "SqlStock", "StoredJob", "insert_for",
-    "insert_for_dialect", "variation_key",
-]

@@ -12,7 +12,9 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.sql.after_sale import SqlQuestions, SqlShipments
-from adapters.sql.outboxes import SqlInbox, SqlJobOutbox, SqlOutbox
+from adapters.sql.erp_feed import SqlErpFeed
+from adapters.sql.inbox import SqlInbox
+from adapters.sql.job_ledger import SqlJobLedger
 from adapters.sql.repositories import (
     SqlAccounts,
     SqlAudit,
@@ -22,14 +24,14 @@ from adapters.sql.repositories import (
     SqlPrices,
     SqlStock,
 )
-from connector_core.ports import Clock
+from connector_core.ports.clock import Clock
 
 
 class SqlAlchemyUnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session], *,
                  clock: Clock | None = None, max_attempts: int | None = None) -> None:
         """``max_attempts``: a job run that many times is a dead letter, which new work
-        with its key replaces instead of joining (None: the jobs outbox knows no limit)."""
+        with its key replaces instead of joining (None: the job ledger knows no limit)."""
         self._session_factory = session_factory
         self._local = threading.local()
         now: Callable[[], datetime] = clock.now if clock is not None else _utc_now
@@ -38,9 +40,9 @@ class SqlAlchemyUnitOfWork:
         self.stock = SqlStock(self._current)
         self.orders = SqlOrders(self._current)
         self.prices = SqlPrices(self._current)
-        self.outbox = SqlOutbox(self._current, now)
+        self.erp_feed = SqlErpFeed(self._current, now)
         self.audit = SqlAudit(self._current)
-        self.jobs = SqlJobOutbox(self._current, now, max_attempts=max_attempts)
+        self.jobs = SqlJobLedger(self._current, now, max_attempts=max_attempts)
         self.inbox = SqlInbox(self._current, max_attempts=max_attempts)
         self.checkpoints = SqlCheckpoints(self._current)
         self.shipments = SqlShipments(self._current, now)

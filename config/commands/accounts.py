@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from config.commands.db import database_errors, open_database
+from config.connecting import connector_for
 from config.settings import Settings
 from connector_core.domain.errors import InvalidInput
 
@@ -53,8 +53,6 @@ def _refresh_token(args: argparse.Namespace) -> str | None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from adapters.sql.tokens import SqlTokenStore
-    from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
     from connector_core.domain.accounts import Account, TokenSet
 
     settings = Settings.load(config_path=args.config)
@@ -65,12 +63,10 @@ def _add(args: argparse.Namespace) -> int:
         raise InvalidInput(f"account {args.name!r}: {exc.args[0] if exc.args else exc}") \
             from exc
     token = _refresh_token(args)
-    key = settings.require_secret_key() if token is not None else None
-    engine, session_factory = open_database(settings)
-    try:
-        store = SqlTokenStore(session_factory, key) if key is not None else None
-        uow = SqlAlchemyUnitOfWork(session_factory)
-        with database_errors(), uow:
+    if token is not None:
+        settings.require_secret_key()
+    with connector_for(settings) as connector:
+        with connector.uow as uow:
             clash = uow.accounts.by_user_id(account.user_id)
             if clash is not None and clash.name != account.name:
                 raise InvalidInput(f"user id {account.user_id} already belongs to account "
@@ -82,13 +78,10 @@ def _add(args: argparse.Namespace) -> int:
                                   site_id=account.site_id, warehouses=existing.warehouses)
             uow.accounts.upsert(account)
             uow.commit()
-        if store is not None and token is not None:
-            with database_errors():
-                store.save(account.name, TokenSet(
-                    access_token="", refresh_token=token, expires_at=NEVER,
-                    user_id=account.user_id))
-    finally:
-        engine.dispose()
+        if token is not None:
+            connector.tokens.save(account.name, TokenSet(
+                access_token="", refresh_token=token, expires_at=NEVER,
+                user_id=account.user_id))
     print(f"account {account.name} (user {account.user_id}, {account.site_id}) saved"
           + ("; refresh token stored encrypted" if token is not None else ""))
     return 0
@@ -98,12 +91,8 @@ def _list(args: argparse.Namespace) -> int:
     from adapters.sql.tokens import account_statuses
 
     settings = Settings.load(config_path=args.config)
-    engine, session_factory = open_database(settings)
-    try:
-        with database_errors():
-            statuses = account_statuses(session_factory)
-    finally:
-        engine.dispose()
+    with connector_for(settings) as connector:
+        statuses = account_statuses(connector.session_factory)
     rows: list[dict[str, Any]] = [{
         "name": s.account.name, "user_id": s.account.user_id, "site_id": s.account.site_id,
         "warehouses": None if s.account.warehouses is None else sorted(s.account.warehouses),
@@ -135,13 +124,13 @@ def _list(args: argparse.Namespace) -> int:
 
 def _connect(args: argparse.Namespace) -> int:
     """Print the authorization link, or complete the connection with a pasted code."""
-    from config.commands.db import connector_with_tokens, migrated_connector
+    from config.connecting import connector_with_tokens, migrated_connector
 
     connector = connector_with_tokens() if args.code else migrated_connector()
     if args.code:
-        print(connector.connect(args.name, args.code))
+        print(connector.accounts.connect(args.name, args.code))
         return 0
-    url = connector.authorization_url(args.name)
+    url = connector.accounts.authorization_url(args.name)
     print(url)
     print(f"Open the link as the seller of account {args.name!r} and authorise the app. "
           f"MercadoLibre then sends the browser to {connector.settings.ml_redirect_uri}: "

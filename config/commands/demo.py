@@ -107,12 +107,8 @@ class Story:
         self.say(f"{number}. {title}")
 
     def settle(self) -> None:
-        from adapters.queues import InProcessTaskQueue
-
-        self.connector.dispatch()
-        queue = self.connector.queue
-        if isinstance(queue, InProcessTaskQueue):
-            queue.join()
+        self.connector.jobs.dispatch()
+        self.connector.runtime.settle()
 
     def show(self, title: str = "ML listings, before -> after") -> None:
         """The listings now, each changed figure shown as ``before -> after``."""
@@ -282,10 +278,10 @@ def _cancellation_and_prices(story: Story) -> None:
 def demo_world(workdir: Path) -> Iterator[Story]:
     from cryptography.fernet import Fernet
 
-    from adapters.sql.admin import apply_admin_tables
+    from adapters.admin_files.tables import load_admin_tables
+    from adapters.sql.admin import AdminTables
     from adapters.sql.migrate import upgrade
     from config.bootstrap import Connector
-    from config.files import load_admin_tables
     from config.settings import Settings
     from connector_core.domain.accounts import TokenSet
     from ml_sandbox import DEMO_SEED, SandboxState
@@ -310,10 +306,9 @@ def demo_world(workdir: Path) -> Iterator[Story]:
         try:
             upgrade(connector.engine)
             table_, admin = load_admin_tables(mappings_path, config_path)
-            with connector.uow as uow:
-                apply_admin_tables(uow.session, table_, catalog_skus=admin.catalog_skus,
-                                   policy=admin.policy, accounts=admin.accounts)
-                uow.commit()
+            wanted = AdminTables(table_, catalog_skus=admin.catalog_skus, policy=admin.policy,
+                                 accounts=admin.accounts)
+            connector.admin_tables.apply(lambda _stored: wanted, dry_run=False)
             refresh = next(t["refresh_token"] for t in DEMO_SEED["tokens"]
                            if t["user_id"] == SELLER)
             connector.tokens.save(ACCOUNT, TokenSet(

@@ -2,35 +2,30 @@
 
 import argparse
 import json
-import re
 import sys
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.inputs import EARLIEST, LATEST, BadInstant, parse_instant
+
+if TYPE_CHECKING:
+    from config.bootstrap import Connector
+    from connector_core.ports.dead_letters import DeadLetter
 
 # gunicorn's access log line: address, time, method, path (no query), status, size, duration
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
-def _connector() -> Any:
-    from config.commands.db import migrated_connector
+def _connector() -> "Connector":
+    from config.connecting import migrated_connector
 
     return migrated_connector()
 
 
-def _connector_with_tokens() -> Any:
-    from config.commands.db import connector_with_tokens
+def _connector_with_tokens() -> "Connector":
+    from config.connecting import connector_with_tokens
 
     return connector_with_tokens()
-
-
-def _wait_in_process(connector: Any) -> None:
-    from adapters.queues import InProcessTaskQueue
-
-    queue = connector.queue
-    if isinstance(queue, InProcessTaskQueue):
-        queue.join()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -43,7 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     connector = _connector()
     settings = connector.settings
     if settings.secret_key:  # a wrong key is said now, not by every job that needs a token
-        from config.commands.db import database_errors
+        from config.connecting import database_errors
 
         with database_errors():
             connector.tokens.check_key()
@@ -69,8 +64,8 @@ def _serve(args: argparse.Namespace) -> int:
             connector = build(settings)
             jobs.use(connector)
             if in_process:
-                connector.sweep()
-                connector.start_scheduler()
+                connector.jobs.sweep()
+                connector.runtime.start_scheduler()
             return make_app(connector)
 
     print(f"serving on http://{args.host}:{args.port} ({workers} process(es); jobs "
@@ -83,40 +78,31 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from rq import SimpleWorker
 
+    from adapters.rq_queue import RqTaskQueue
+
     connector = _connector_with_tokens()
-    if connector.redis is None:
+    if connector.redis is None or not isinstance(connector.queue, RqTaskQueue):
         raise InvalidInput("REDIS_URL is not set: without Redis, jobs run inside `serve` and "
                            "the CLI commands; there is no separate worker to start")
     queue = connector.queue.rq_queue
-    connector.sweep()
+    connector.jobs.sweep()
     if not args.burst:
-        connector.start_scheduler()
-        connector.start_relay()
+        connector.runtime.start_scheduler()
+        connector.runtime.start_relay()
     worker = SimpleWorker([queue], connection=connector.redis, serializer="json")
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from connector_core.domain.commands import PushItem
+    from connector_core.services.affected import queue_pushes_now
 
     if not args.all and not args.sku:
         raise InvalidInput("give --sku SKU or --all")
     connector = _connector_with_tokens()
-    with connector.uow as uow:
-        if args.all:
-            items = uow.mappings.items()
-        else:
-            kits = uow.mappings.kits()
-            rows = uow.mappings.rows_for_skus(kits.related_skus(args.sku))
-            if not rows:
-                raise InvalidInput(f"SKU {args.sku!r} is not on any mapping row or kit")
-            items = sorted({r.listing.item_key for r in rows if r.active})
-        for account, item_id in items:
-            uow.jobs.add(PushItem(account, item_id))
-        uow.commit()
-    connector.dispatch()
-    _wait_in_process(connector)
+    items = queue_pushes_now(connector.uow, None if args.all else args.sku)
+    connector.jobs.dispatch()
+    connector.runtime.settle()
     summary = {"what": args.what, "items": len(items)}
     print(json.dumps(summary) if args.json else
           f"queued a {args.what} push for {len(items)} item(s)")
@@ -127,20 +113,26 @@ def _reconcile(args: argparse.Namespace) -> int:
     since = None
     if args.since:
         try:
-            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
-        except ValueError:
+            since = parse_instant(args.since)
+        except BadInstant as bad:
+            if bad.reason == "zone":
+                raise InvalidInput(f"--since: {args.since!r} has no time zone") from None
+            if bad.reason == "window":
+                raise InvalidInput(f"--since: {args.since!r} is outside "
+                                   f"{EARLIEST.date()}..{LATEST.date()}") from None
             raise InvalidInput(f"--since: expected an ISO-8601 time, got {args.since!r}") \
                 from None
-        if since.utcoffset() is None:
-            raise InvalidInput(f"--since: {args.since!r} has no time zone")
     connector = _connector_with_tokens()
-    lines = connector.reconcile(args.account, since)
-    _wait_in_process(connector)
+    lines = connector.scheduler.reconcile_now(args.account, since)
+    connector.runtime.settle()
     print(json.dumps({"result": lines}) if args.json else "\n".join(lines))
     return 0
 
 
-def _print_failed(rows: list[dict[str, Any]], as_json: bool) -> None:
+def _print_failed(letters: "list[DeadLetter]", as_json: bool) -> None:
+    rows = [{"id": d.id, "what": d.what,
+             "failed_at": d.failed_at.isoformat() if d.failed_at else None, "error": d.error}
+            for d in letters]
     if as_json:
         print(json.dumps(rows))
         return
@@ -154,72 +146,20 @@ def _jobs(args: argparse.Namespace) -> int:
     rows that used up their attempts."""
     if args.action == "retry" and not args.all and not args.id:
         raise InvalidInput("give a job ID or --all")
+    if args.action == "retry" and args.id is not None:
+        from connector_core.domain.jobs import job_row_id
+
+        job_row_id(args.id)  # job-N on either queue: anything else is a one-line error
     # re-running jobs calls ML: the key must decrypt the tokens; listing them needs no key
     connector = _connector_with_tokens() if args.action == "retry" else _connector()
-    if connector.redis is None:
-        return _jobs_in_process(connector, args)
-    from rq.registry import FailedJobRegistry
-
-    queue = connector.queue.rq_queue
-    registry = FailedJobRegistry(queue=queue)
     if args.action == "failed":
-        rows = []
-        for job_id in registry.get_job_ids():
-            job = queue.fetch_job(job_id)
-            if job is None:
-                continue
-            result = job.latest_result()
-            error = ((result.exc_string if result else "") or "").strip()
-            rows.append({"id": job_id, "what": job.description,
-                         "failed_at": job.ended_at.isoformat() if job.ended_at else None,
-                         "error": error.splitlines()[-1] if error else ""})
-        _print_failed(rows, args.json)
+        _print_failed(connector.dead_letters.failed(), args.json)
         return 0
-    if not args.all and not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", args.id):  # ASCII only
-        raise InvalidInput(f"job id: expected an id `jobs failed` lists, got {args.id!r}")
-    ids = registry.get_job_ids() if args.all else [args.id]
-    for job_id in ids:
-        try:
-            registry.requeue(job_id)
-        except Exception as exc:
-            raise InvalidInput(f"cannot retry job {job_id!r}: {exc}") from exc
-    print(f"re-queued {len(ids)} job(s)")
+    count = connector.dead_letters.retry(None if args.all else args.id)
+    connector.runtime.settle()
+    print(f"re-ran {count} job(s)" if connector.runtime.in_process
+          else f"re-queued {count} job(s)")
     return 0
-
-
-def _jobs_in_process(connector: Any, args: argparse.Namespace) -> int:
-    from sqlalchemy import select, update
-
-    from adapters.sql.rows import JobRow
-    from config.bootstrap import MAX_ATTEMPTS
-
-    dead = (JobRow.claimed_at.is_(None)) & (JobRow.attempts >= MAX_ATTEMPTS)
-    with connector.uow as uow:
-        rows = list(uow.session.scalars(select(JobRow).where(dead).order_by(JobRow.id)))
-        if args.action == "failed":
-            _print_failed([{"id": f"job-{r.id}", "what": r.dedup_key,
-                            "failed_at": r.dispatched_at.isoformat() if r.dispatched_at
-                            else None, "error": f"{r.attempts} attempts (see the logs)"}
-                           for r in rows], args.json)
-            return 0
-        wanted = {r.id for r in rows} if args.all else {_row_id(args.id)}
-        unknown = wanted - {r.id for r in rows}
-        if unknown:
-            raise InvalidInput(f"no failed job {args.id!r} (see `meli-connector jobs failed`)")
-        uow.session.execute(update(JobRow).where(JobRow.id.in_(wanted))
-                            .values(attempts=0, dispatched_at=None))
-        uow.commit()
-    connector.dispatch()
-    _wait_in_process(connector)
-    print(f"re-ran {len(wanted)} job(s)")
-    return 0
-
-
-def _row_id(text: str) -> int:
-    digits = text.removeprefix("job-")
-    if not re.fullmatch(r"[0-9]{1,18}", digits):  # ASCII digits: isdigit() also takes "²"
-        raise InvalidInput(f"job id: expected an id `jobs failed` lists (job-N), got {text!r}")
-    return int(digits)
 
 
 def register(sub: Any) -> None:

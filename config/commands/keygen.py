@@ -19,19 +19,13 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _rekey(args: argparse.Namespace) -> int:
     """Key rotation: CONNECTOR_SECRET_KEY="NEW,OLD", run this, then CONNECTOR_SECRET_KEY=NEW."""
-    from config.commands.db import database_errors, open_database
+    from config.connecting import connector_for
     from config.settings import Settings
 
     settings = Settings.load(config_path=args.config)
     key = settings.require_secret_key()
-    from adapters.sql.tokens import SqlTokenStore
-
-    engine, session_factory = open_database(settings)
-    try:
-        with database_errors():
-            rewritten = SqlTokenStore(session_factory, key).rekey()
-    finally:
-        engine.dispose()
+    with connector_for(settings) as connector:
+        rewritten = connector.tokens.rekey()
     keys = len(key.split(","))
     print(f"re-encrypted the tokens of {rewritten} account(s) with the first of {keys} key(s)"
           + ("; the other keys can now be removed from CONNECTOR_SECRET_KEY" if keys > 1

@@ -3,19 +3,23 @@
 
 ``apply`` validates the CSV and connector.toml (accounts, kits, catalog, pricing) together,
 prints the diff against the database, and applies everything in one transaction, or nothing.
-``verify`` and ``discover`` read the live catalog (config/catalog_tools.py, docs/catalog_tools.md).
+``verify`` and ``discover`` read the live catalog (connector_core/services/catalog.py,
+catalog_discovery.py; docs/catalog_tools.md).
 """
 
 import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.commands.db import database_errors, open_database
+from config.connecting import connector_for, database_errors
 from config.settings import Settings
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.mapping import Listing
+
+if TYPE_CHECKING:
+    from config.bootstrap import Connector
 
 SHOWN_PER_KIND = 100
 
@@ -66,62 +70,52 @@ def print_diff(diff: Any) -> None:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from adapters.sql.admin import apply_admin_tables
-    from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-    from config.files import load_admin_tables
+    from adapters.admin_files.tables import load_admin_tables
+    from adapters.sql.admin import AdminTables, StoredTables
 
     settings = Settings.load(config_path=args.config)
-    engine, session_factory = open_database(settings)
-    try:
-        uow = SqlAlchemyUnitOfWork(session_factory)
-        with database_errors(), uow:
-            table, config = load_admin_tables(
-                Path(args.file), settings.config_path,
-                stored_accounts={a.name: a.user_id for a in uow.accounts.list()},
-                stored_kits=list(uow.mappings.kits()),
-                stored_catalog=uow.mappings.catalog_skus())
-            diff = apply_admin_tables(uow.session, table, catalog_skus=config.catalog_skus,
-                                      policy=config.policy, accounts=config.accounts,
-                                      dry_run=args.dry_run)
-            print_diff(diff)
-            if args.dry_run:
-                print("dry run: nothing applied")
-            elif not diff:
-                print("nothing to apply: the database already matches")
-            else:
-                uow.commit()
-                sources = args.file + (f" and {settings.config_path}"
-                                       if settings.config_path else "")
-                print(f"applied {sources} ({len(table.rows)} rows, {len(table.kits)} kits)")
-    finally:
-        engine.dispose()
+    loaded: list[AdminTables] = []
+
+    def load(stored: StoredTables) -> AdminTables:
+        table, config = load_admin_tables(
+            Path(args.file), settings.config_path,
+            stored_accounts={a.name: a.user_id for a in stored.accounts},
+            stored_kits=stored.kits, stored_catalog=stored.catalog_skus)
+        loaded.append(AdminTables(table, catalog_skus=config.catalog_skus,
+                                  policy=config.policy, accounts=config.accounts))
+        return loaded[0]
+
+    with connector_for(settings) as connector:
+        diff = connector.admin_tables.apply(load, dry_run=args.dry_run)
+    print_diff(diff)
+    if args.dry_run:
+        print("dry run: nothing applied")
+    elif not diff:
+        print("nothing to apply: the database already matches")
+    else:
+        table = loaded[0].table
+        sources = args.file + (f" and {settings.config_path}" if settings.config_path else "")
+        print(f"applied {sources} ({len(table.rows)} rows, {len(table.kits)} kits)")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from adapters.sql.admin import stored_table
-    from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-    from config.files import write_mappings_csv
+    from adapters.admin_files.csv_file import write_mappings_csv
 
     settings = Settings.load(config_path=args.config)
-    engine, session_factory = open_database(settings)
-    try:
-        uow = SqlAlchemyUnitOfWork(session_factory)
-        with database_errors(), uow:
-            rows, _kits, _catalog = stored_table(uow.session)
-        if args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
-                write_mappings_csv(rows, out)
-        else:
-            write_mappings_csv(rows, sys.stdout)
-    finally:
-        engine.dispose()
+    with connector_for(settings) as connector:
+        rows = connector.admin_tables.stored().rows
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            write_mappings_csv(rows, out)
+    else:
+        write_mappings_csv(rows, sys.stdout)
     return 0
 
 
-def _connector() -> Any:
+def _connector() -> "Connector":
     """Verify and discover read ML: the key must decrypt the stored tokens first."""
-    from config.commands.db import connector_with_tokens
+    from config.connecting import connector_with_tokens
 
     return connector_with_tokens()
 
@@ -138,13 +132,12 @@ def _progress(what: str) -> Any:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from adapters.sql.admin import stored_table
-    from config.catalog_tools import verify
+    from connector_core.services.catalog import verify
 
     connector = _connector()
-    with database_errors(), connector.uow as uow:
-        rows, _kits, _catalog = stored_table(uow.session)
-        accounts = {a.name: a for a in uow.accounts.list()}
+    with database_errors():
+        stored = connector.admin_tables.stored()
+    rows, accounts = stored.rows, {a.name: a for a in stored.accounts}
     if args.account is not None and args.account not in accounts:
         raise InvalidInput(f"unknown account {args.account!r} (known: "
                            f"{', '.join(sorted(accounts)) or 'none'})")
@@ -172,7 +165,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _file_lines(path: Path, accounts: Any) -> dict[Listing, str]:
     """``file:line`` of each listing in the mappings file the admin edits (for --file)."""
-    from config.files import read_mappings_csv
+    from adapters.admin_files.csv_file import read_mappings_csv
     from connector_core.domain.errors import Problem
 
     problems: list[Problem] = []
@@ -183,17 +176,17 @@ def _file_lines(path: Path, accounts: Any) -> dict[Listing, str]:
 
 
 def _discover(args: argparse.Namespace) -> int:
-    from adapters.sql.admin import stored_table
-    from config.catalog_tools import discover
-    from config.files import write_mappings_csv
+    from adapters.admin_files.csv_file import write_mappings_csv
+    from connector_core.services.catalog_discovery import discover
 
     if args.json and not args.output:
         raise InvalidInput("--json prints the summary on stdout: give -o FILE for the CSV")
     connector = _connector()
-    with database_errors(), connector.uow as uow:
-        rows, _kits, _catalog = stored_table(uow.session)
-        account = uow.accounts.get(args.account)
-        names = sorted(a.name for a in uow.accounts.list())
+    with database_errors():
+        stored = connector.admin_tables.stored()
+    rows = stored.rows
+    account = next((a for a in stored.accounts if a.name == args.account), None)
+    names = sorted(a.name for a in stored.accounts)
     if account is None:
         raise InvalidInput(f"unknown account {args.account!r} (known: "
                            f"{', '.join(names) or 'none'})")

@@ -5,10 +5,8 @@ from datetime import datetime, timedelta
 from attrs import field, frozen, validators
 
 from connector_core.domain._validators import aware
-from connector_core.domain.mapping import BIGINT_MAX
-
-SITES = frozenset({"MLA", "MLB", "MLM", "MLC", "MCO", "MLU", "MLV", "MPA", "MPE", "MRD", "MCR",
-                   "MEC", "MBO", "MPY", "MGT", "MHN", "MNI", "MSV"})
+from connector_core.domain.limits import BIGINT_MAX
+from connector_core.domain.sites import SITES
 
 
 @frozen
@@ -20,7 +18,7 @@ class Account:
 
     name: str = field(validator=validators.matches_re(r"^[A-Za-z0-9_.-]{1,64}$"))
     user_id: int = field(validator=[validators.ge(1), validators.le(BIGINT_MAX)])
-    site_id: str = field(validator=validators.in_(SITES))
+    site_id: str = field(validator=validators.in_(frozenset(SITES)))
     warehouses: frozenset[str] | None = None
 
 

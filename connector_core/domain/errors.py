@@ -17,11 +17,14 @@ class InvalidInput(ConnectorError):
 class Problem:
     """One validation problem, located where the admin can find it.
 
-    ``where`` is free text such as ``config/mappings.csv:12:3`` or ``kits."KIT-1"``.
+    ``where`` is free text such as ``config/mappings.csv:12:3`` or ``kits."KIT-1"``;
+    ``kit`` names the kit a problem is about, for a reader that can locate it better (the
+    line of the kit in ``connector.toml``).
     """
 
     where: str
     message: str
+    kit: str | None = None
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message

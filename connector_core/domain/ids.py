@@ -13,7 +13,7 @@ digits and superscripts (``²``), which ``int()`` then reads differently or refu
 import re
 
 from connector_core.domain.errors import InvalidInput
-from connector_core.domain.mapping import BIGINT_MAX, MAX_NAME_LENGTH
+from connector_core.domain.limits import BIGINT_MAX, MAX_NAME_LENGTH
 
 ITEM_ID = re.compile(rf"[A-Z]{{3}}[0-9]{{1,{MAX_NAME_LENGTH - 3}}}")  # MLA1234567890
 NUMERIC_ID = re.compile(r"[0-9]{1,19}")  # a positive BIGINT, as text

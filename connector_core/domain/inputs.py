@@ -41,6 +41,35 @@ def in_window(moment: datetime) -> bool:
     return EARLIEST <= moment < LATEST
 
 
+class BadInstant(ValueError):
+    """Why a text is not an instant: ``reason`` is ``format``, ``zone`` or ``window``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_instant(text: str) -> datetime:
+    """The one reader of instants from outside: ISO-8601 with a time zone (``Z`` or an
+    offset) inside the sane window; :class:`BadInstant` says which part is wrong, for the
+    caller to word its own error."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInstant("format") from None
+    return checked_instant(parsed)
+
+
+def checked_instant(moment: datetime) -> datetime:
+    """``moment`` if it has a time zone and is inside the sane window; :class:`BadInstant`
+    otherwise."""
+    if moment.utcoffset() is None:
+        raise BadInstant("zone")
+    if not in_window(moment):
+        raise BadInstant("window")
+    return moment
+
+
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored or logged (None: it can)."""
     if "\x00" in value:  # PostgreSQL text cannot hold it

@@ -11,16 +11,12 @@ shares one of them (selling a kit consumes its components).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from attrs import field, frozen, validators
 
+from connector_core.domain import ids
 from connector_core.domain.errors import MappingInvalid, Problem
-
-# The longest names the connector stores (the SQL columns are sized to them; a test checks).
-MAX_SKU_LENGTH = 128
-MAX_NAME_LENGTH = 64  # item ids, account and warehouse names
-BIGINT_MAX = 2**63 - 1  # the largest whole number stored (ids, ML user and order ids)
 
 
 def _non_empty(_instance: object, attribute: object, value: str) -> None:
@@ -44,6 +40,17 @@ class Listing:
     def __str__(self) -> str:
         suffix = f"/{self.variation_id}" if self.variation_id is not None else ""
         return f"{self.account}:{self.item_id}{suffix}"
+
+    @classmethod
+    def parse(cls, key: str) -> "Listing":
+        """``ACCOUNT:ITEM_ID`` or ``ACCOUNT:ITEM_ID/VARIATION_ID`` (what ``str`` writes);
+        ``ValueError`` (or ``InvalidInput`` for a bad id) otherwise."""
+        account, sep, rest = key.partition(":")
+        item_id, slash, variation = rest.partition("/")
+        if not sep or not account or not item_id or (slash and not variation):
+            raise ValueError("expected ACCOUNT:ITEM_ID or ACCOUNT:ITEM_ID/VARIATION_ID")
+        return cls(account, ids.item_id(item_id),
+                   ids.variation_id(variation) if slash else None)
 
 
 @frozen
@@ -98,7 +105,7 @@ class KitCatalog:
         cycle = self._find_cycle()
         if cycle:
             raise MappingInvalid([Problem(f'kits."{cycle[0]}"',
-                                          "kit cycle: " + " -> ".join(cycle))])
+                                          "kit cycle: " + " -> ".join(cycle), kit=cycle[0])])
 
     def _find_cycle(self) -> list[str] | None:
         state: dict[str, int] = {}  # 1 = on the current path, 2 = done
@@ -202,7 +209,7 @@ class MappingTable:
                     problems.append(Problem(
                         f'kits."{kit.sku}"',
                         f"component {component!r} is not a known SKU (not on any mapping row, "
-                        f"not declared, not a kit)"))
+                        f"not declared, not a kit)", kit=kit.sku))
         try:
             self.kits = KitCatalog(kit_list)
         except MappingInvalid as exc:
@@ -225,9 +232,18 @@ class MappingTable:
     def rows_for_item(self, account: str, item_id: str) -> list[MappingRow]:
         return list(self._by_item.get((account, item_id), ()))
 
-    def knows_sku(self, sku: str) -> bool:
-        return sku in self._by_sku or sku in self.kits or bool(self.kits.containing(sku))
-
     def listings_touched_by(self, sku: str) -> set[Listing]:
         """Listings to republish when the stock of ``sku`` changes (directly, via kits)."""
-        return {row.listing for row in self.rows_for_skus(self.kits.related_skus(sku))}
+        return {row.listing for row in rows_touched_by([sku], self.kits, self.rows_for_skus)}
+
+
+def rows_touched_by(skus: Iterable[str], kits: KitCatalog,
+                    rows_for_skus: Callable[[set[str]], list[MappingRow]]) -> list[MappingRow]:
+    """Rule 2, a sale moves every listing: the rows to republish when the stock of ``skus``
+    changes are those of every SKU related to one of them (:meth:`KitCatalog.related_skus`:
+    itself, the kits that contain it, and for a kit its components and their kits).
+    ``rows_for_skus`` reads the table (in memory, or the repository)."""
+    related: set[str] = set()
+    for sku in skus:
+        related |= kits.related_skus(sku)
+    return rows_for_skus(related)

@@ -27,10 +27,6 @@ from attrs import field, frozen, validators
 from connector_core.domain._validators import aware, aware_or_none
 from connector_core.domain.mapping import Listing
 
-HOLDING_STATUSES = frozenset({
-    "confirmed", "payment_required", "payment_in_process", "partially_paid", "paid",
-    "partially_refunded", "pending_cancel",
-})
 RELEASING_STATUSES = frozenset({"cancelled", "invalid"})
 PAID_STATUSES = frozenset({"paid", "partially_refunded"})
 

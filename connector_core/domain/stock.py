@@ -14,7 +14,7 @@ have arrived the order is never subtracted twice.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 
 from attrs import field, frozen, validators
@@ -87,9 +87,17 @@ class StockView:
             if report.sku not in self._latest or report.as_of > self._latest[report.sku]:
                 self._latest[report.sku] = report.as_of
         self._held: dict[str, int] = defaultdict(int)
+        for hold in self.split_holds(holds)[0]:
+            self._held[hold.sku] += hold.units
+
+    def split_holds(self, holds: Iterable[Hold]) -> tuple[list[Hold], list[Hold]]:
+        """``(still counting, settled)``: a hold stops counting once the ERP reported its
+        SKU at or after the order was accounted (its figures include the sale)."""
+        counting: list[Hold] = []
+        settled: list[Hold] = []
         for hold in holds:
-            if hold.counts(self._latest.get(hold.sku)):
-                self._held[hold.sku] += hold.units
+            (counting if hold.counts(self._latest.get(hold.sku)) else settled).append(hold)
+        return counting, settled
 
     def latest_report_at(self, sku: str) -> datetime | None:
         return self._latest.get(sku)
@@ -125,6 +133,3 @@ class StockView:
         return clamp_published(free, row.safety_stock, row.max_quantity)
 
 
-def settled_holds(holds: Iterable[Hold], latest: Mapping[str, datetime]) -> list[Hold]:
-    """Holds that no longer count and can be forgotten (the ERP's figures include them)."""
-    return [h for h in holds if not h.counts(latest.get(h.sku))]

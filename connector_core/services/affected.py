@@ -4,15 +4,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from connector_core.domain.commands import PushItem
-from connector_core.domain.mapping import KitCatalog
-from connector_core.ports import UnitOfWork
-
-
-def related_skus(skus: Iterable[str], kits: KitCatalog) -> set[str]:
-    related: set[str] = set()
-    for sku in skus:
-        related |= kits.related_skus(sku)
-    return related
+from connector_core.domain.errors import InvalidInput
+from connector_core.domain.mapping import KitCatalog, rows_touched_by
+from connector_core.ports.unit_of_work import UnitOfWork
 
 
 def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
@@ -24,9 +18,27 @@ def queue_pushes_for_skus(uow: UnitOfWork, skus: Iterable[str],
     if not skus:
         return []
     kits = kits if kits is not None else uow.mappings.kits()
-    rows = uow.mappings.rows_for_skus(related_skus(skus, kits))
+    rows = rows_touched_by(skus, kits, uow.mappings.rows_for_skus)
     items = sorted({row.listing.item_key for row in rows if row.active})
     pushes = [PushItem(account, item_id) for account, item_id in items]
     for push in pushes:
         uow.jobs.add(push, not_before=not_before)
+    return pushes
+
+
+def queue_pushes_now(uow: UnitOfWork, sku: str | None) -> list[PushItem]:
+    """``meli-connector sync``: a push for every mapped item (``sku`` None), or for every item
+    that sells ``sku`` or a SKU related to it, in one transaction."""
+    with uow:
+        if sku is None:
+            items = uow.mappings.items()
+        else:
+            rows = rows_touched_by([sku], uow.mappings.kits(), uow.mappings.rows_for_skus)
+            if not rows:
+                raise InvalidInput(f"SKU {sku!r} is not on any mapping row or kit")
+            items = sorted({row.listing.item_key for row in rows if row.active})
+        pushes = [PushItem(account, item_id) for account, item_id in items]
+        for push in pushes:
+            uow.jobs.add(push)
+        uow.commit()
     return pushes

@@ -11,8 +11,9 @@ back both topics as it does orders.
 
 from datetime import timedelta
 
-from connector_core.after_sale_ports import AfterSaleGateway
-from connector_core.ports import Clock, UnitOfWork
+from connector_core.ports.after_sale import AfterSaleGateway
+from connector_core.ports.clock import Clock
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.questions import queue_open_questions
 from connector_core.services.shipments import queue_open_shipments
 

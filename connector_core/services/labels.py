@@ -9,15 +9,15 @@ shipment (:class:`LabelsNotPrintable`), and nothing is returned.
 
 from collections.abc import Sequence
 
-from connector_core.after_sale_ports import (
+from connector_core.domain.errors import InvalidInput, UnknownAccount
+from connector_core.domain.ids import order_id as numeric_id
+from connector_core.ports.after_sale import (
     LABEL_FORMATS,
     LABELS_PER_CALL,
     AfterSaleGateway,
     NotAnnounced,
 )
-from connector_core.domain.errors import InvalidInput, UnknownAccount
-from connector_core.domain.ids import order_id as numeric_id
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 
 MAX_LABELS_PER_REQUEST = 500
 

@@ -16,7 +16,9 @@ from connector_core.domain.commands import (
 )
 from connector_core.domain.errors import MarketplaceNotFound, UnknownAccount
 from connector_core.domain.notifications import ITEM_TOPICS, ORDER_TOPICS, Notification
-from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.order_seen import OrderSeenResult, order_seen
 
 
@@ -29,6 +31,9 @@ class Routing:
 
 
 def _route(notification: Notification, uow: UnitOfWork) -> Routing:
+    """What a notification means. Unknown sellers and topics are recorded, not processed;
+    an ``items``/``items_prices`` notification for an item the connector does not map is
+    ignored (it has nothing to say)."""
     account = (uow.accounts.by_user_id(notification.user_id)
                if notification.user_id is not None else None)
     if account is None:
@@ -54,20 +59,6 @@ def _route(notification: Notification, uow: UnitOfWork) -> Routing:
     return Routing(None, f"topic {notification.topic!r} is recorded, not processed")
 
 
-def route_notification(notification: Notification, *, uow: UnitOfWork) -> Routing:
-    """Decide what a notification means; adds the resulting job to the unit of work.
-
-    Unknown sellers and topics are recorded, not processed. An ``items``/``items_prices``
-    notification for an item the connector does not map is ignored (it has nothing to say).
-    """
-    with uow:
-        routing = _route(notification, uow)
-        if routing.command is not None:
-            uow.jobs.add(routing.command)
-            uow.commit()
-    return routing
-
-
 def receive_notification(notification: Notification, raw: dict[str, Any], *, uow: UnitOfWork,
                          clock: Clock) -> tuple[int, bool]:
     """Store a notification durably and queue its processing, in one transaction.
@@ -85,7 +76,7 @@ def receive_notification(notification: Notification, raw: dict[str, Any], *, uow
 
 @frozen
 class UnitOfWorkIntake:
-    """:class:`~connector_core.ports.NotificationIntake` over any unit of work (the inbox
+    """:class:`~connector_core.ports.inbox.NotificationIntake` over any unit of work (the inbox
     and job outbox repositories in one transaction): SQLite, and the fakes."""
 
     uow: UnitOfWork

@@ -8,7 +8,7 @@ from connector_core.domain.commands import PushItem
 from connector_core.domain.holds import mark_accounted
 from connector_core.domain.orders import OrderRecord
 from connector_core.domain.stock import StockView
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
 
 
@@ -35,8 +35,7 @@ def order_accounted(order_id: int, at: datetime, *, uow: UnitOfWork) -> Accounte
         holds = mark_accounted(uow.stock.holds_for_order(order_id), at)
         skus = {h.sku for h in holds}
         view = StockView(uow.stock.reports_for(skus), (), uow.mappings.kits())
-        still = [h for h in holds if h.counts(view.latest_report_at(h.sku))]
-        gone = [h for h in holds if not h.counts(view.latest_report_at(h.sku))]
+        still, gone = view.split_holds(holds)
         uow.stock.put_holds(still)
         uow.stock.delete_holds(h.key for h in gone)
         pushes = queue_pushes_for_skus(uow, {h.sku for h in gone})

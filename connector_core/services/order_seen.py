@@ -16,7 +16,7 @@ from connector_core.domain.orders import (
     events_due,
 )
 from connector_core.domain.stock import StockView
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
 from connector_core.services.shipments import link_order
 
@@ -65,15 +65,15 @@ def order_seen(order: Order, *, uow: UnitOfWork) -> OrderSeenResult:
         if desired:
             skus = {h.sku for h in desired.values()}
             view = StockView(uow.stock.reports_for(skus), (), kits)
-            desired = {k: h for k, h in desired.items()
-                       if h.counts(view.latest_report_at(h.sku))}
+            counting = view.split_holds(desired.values())[0]
+            desired = {k: h for k, h in desired.items() if h in counting}
         existing = uow.stock.holds_for_order(order.id)
         changes = plan_hold_changes(existing, desired)
         uow.stock.put_holds(changes.put)
         uow.stock.delete_holds(changes.delete)
         due = events_due(order, record.emitted)
         for event_type in due:
-            uow.outbox.append(ErpEvent(type=event_type, order=order))
+            uow.erp_feed.append(ErpEvent(type=event_type, order=order))
         uow.orders.save(evolve(record, order=order, emitted=record.emitted | set(due)))
         link_order(order, uow)
         sold = {sku for sku in line_sku.values() if sku is not None}

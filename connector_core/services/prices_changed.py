@@ -7,7 +7,7 @@ from attrs import frozen
 
 from connector_core.domain.commands import PushItem
 from connector_core.domain.prices import ErpPrice
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
 
 

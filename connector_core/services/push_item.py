@@ -27,7 +27,9 @@ from connector_core.domain.pricing import (
     decide_price,
 )
 from connector_core.domain.stock import StockView
-from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 
 
 @frozen

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from attrs import evolve, frozen
 
-from connector_core.after_sale_ports import AfterSaleGateway, NotAnnounced
 from connector_core.domain.commands import SyncQuestion
 from connector_core.domain.errors import (
     InvalidInput,
@@ -26,7 +25,9 @@ from connector_core.domain.questions import (
     may_answer_automatically,
     question_events_due,
 )
-from connector_core.ports import MarketplaceGateway, UnitOfWork
+from connector_core.ports.after_sale import AfterSaleGateway, NotAnnounced
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 
 RULE_PREFIX = "rule:"
 
@@ -52,7 +53,7 @@ def _apply(question: Question, record: QuestionRecord, uow: UnitOfWork,
         by = "ml"  # answered on ML's site, not through the connector
     skus = _skus(uow, question) if due else ()
     for event_type in due:
-        uow.outbox.append(QuestionEvent(
+        uow.erp_feed.append(QuestionEvent(
             event_type, question, skus,
             answered_by=by if event_type is QuestionEventType.ANSWERED else None))
     held = record.held or question.hold or question.status == "UNDER_REVIEW"

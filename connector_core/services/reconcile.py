@@ -13,7 +13,9 @@ from attrs import frozen
 
 from connector_core.domain.commands import SyncOrder
 from connector_core.domain.errors import MarketplaceError, UnknownAccount
-from connector_core.ports import Clock, MarketplaceGateway, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.marketplace import MarketplaceGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.notifications import receive_notification
 
 ORDERS_CHECKPOINT = "orders"

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 
 from attrs import field, frozen
 
-from connector_core.ports import Clock, UnitOfWork
+from connector_core.ports.clock import Clock
+from connector_core.ports.unit_of_work import UnitOfWork
 
 BATCH_SIZE = 1000
 MAX_BATCHES = 20
@@ -48,6 +49,9 @@ class Retention:
     inbox_days: int = field(default=30, validator=_days)
     audit_days: int = field(default=90, validator=_days)
     erp_events_days: int = field(default=0, validator=_days)
+
+
+DEFAULT_RETENTION = Retention()
 
 
 @frozen(kw_only=True)
@@ -91,7 +95,7 @@ def purge_expired(retention: Retention, *, uow: UnitOfWork, clock: Clock,
     plans: list[tuple[str, int, Callable[[UnitOfWork, datetime, int], int]]] = [
         ("inbox", retention.inbox_days, lambda u, c, n: u.inbox.purge_processed(c, n)),
         ("audit", retention.audit_days, lambda u, c, n: u.audit.purge(c, n)),
-        ("erp_events", retention.erp_events_days, lambda u, c, n: u.outbox.purge(c, n)),
+        ("erp_events", retention.erp_events_days, lambda u, c, n: u.erp_feed.purge(c, n)),
     ]
     counts = {"inbox": 0, "audit": 0, "erp_events": 0}
     complete = True

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from attrs import evolve, frozen
 
-from connector_core.after_sale_ports import AfterSaleGateway
 from connector_core.domain.commands import SyncOrder, SyncShipment
 from connector_core.domain.errors import MarketplaceNotFound, UnknownAccount
 from connector_core.domain.feed import ShippingEvent
@@ -22,7 +21,8 @@ from connector_core.domain.shipments import (
     passed_statuses,
     shipping_due,
 )
-from connector_core.ports import UnitOfWork
+from connector_core.ports.after_sale import AfterSaleGateway
+from connector_core.ports.unit_of_work import UnitOfWork
 
 OPEN_SHIPMENTS_PER_RUN = 2000
 
@@ -86,7 +86,7 @@ def sync_shipment(cmd: SyncShipment, *, uow: UnitOfWork,
             passed = [as_passed(shipment, status, history[status])
                       for status in passed_statuses(shipment, record) if status in history]
             for state in [*passed, shipment]:
-                uow.outbox.append(ShippingEvent(state, record.order_ids, record.pack_id))
+                uow.erp_feed.append(ShippingEvent(state, record.order_ids, record.pack_id))
             record = evolve(record, emitted=record.emitted | {s.status for s in passed})
         uow.shipments.save(evolve(record, shipment=shipment,
                                   emitted=record.emitted | ({shipment.status} if due else set())))

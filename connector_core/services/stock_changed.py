@@ -6,8 +6,8 @@ from datetime import datetime
 from attrs import frozen
 
 from connector_core.domain.commands import PushItem
-from connector_core.domain.stock import StockReport, StockView, settled_holds
-from connector_core.ports import UnitOfWork
+from connector_core.domain.stock import StockReport, StockView
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
 
 
@@ -37,8 +37,7 @@ def erp_stock_changed(reports: Sequence[StockReport], *, uow: UnitOfWork,
         skus = {r.sku for r in applied}
         if skus:
             view = StockView(uow.stock.reports_for(skus), (), uow.mappings.kits())
-            latest = {s: t for s in skus if (t := view.latest_report_at(s)) is not None}
-            done = settled_holds(uow.stock.holds_for_skus(skus), latest)
+            done = view.split_holds(uow.stock.holds_for_skus(skus))[1]
             uow.stock.delete_holds(h.key for h in done)
         pushes = queue_pushes_for_skus(uow, skus, not_before=push_not_before)
         uow.commit()

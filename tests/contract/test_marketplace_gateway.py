@@ -15,7 +15,8 @@ from adapters.redis_locks import RedisLocks, ThreadLocks
 from connector_core.domain.errors import MarketplaceNotFound, MarketplaceRejected
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation, VariationUpdate
 from connector_core.domain.orders import Order, OrderLine
-from connector_core.ports import Locks, MarketplaceGateway
+from connector_core.ports.locks import Locks
+from connector_core.ports.marketplace import MarketplaceGateway
 from ml_sandbox import start_sandbox
 from tests.fakes import FakeMarketplace, FakeTokenStore
 from tests.ml_support import (

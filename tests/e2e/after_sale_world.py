@@ -54,7 +54,7 @@ class World:
 
     def settle(self) -> None:
         """Every notification received so far processed, and every job it led to run."""
-        self.connector.dispatch()
+        self.connector.jobs.dispatch()
         self.connector.queue.join()  # type: ignore[attr-defined]
 
     def inbox_count(self, topic: str) -> int:

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from tests import processes
+
 SELLER = 1001
 SEED = {
     "app": {"client_id": "123", "client_secret": "shh", "application_id": 555},
@@ -58,13 +60,15 @@ class PrivateRedis:
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         try:
             wait_for(lambda: _pings(client), 10, "the private redis-server")
+        except BaseException:
+            self.stop()
+            raise
         finally:
             client.close()
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
+            processes.stop(self.process)
             self.process = None
 
 
@@ -85,5 +89,7 @@ def private_redis() -> Iterator[PrivateRedis]:
         pytest.skip(message)
     server = PrivateRedis(binary)
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()

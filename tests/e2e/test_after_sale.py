@@ -75,7 +75,7 @@ def test_labels_batch_past_fifty_and_refuse_what_is_not_known(world):
         shipment_ids.append(order["shipping"]["id"])
     for shipment_id in shipment_ids:
         world.move(shipment_id, "ready_to_ship", notify=False)
-    world.connector.reconcile()  # finds the orders (no notification was sent), then ships
+    world.connector.scheduler.reconcile_now()  # finds the orders (never notified), then ships
     world.settle()
     assert {e["shipment"]["id"] for e in world.events("order.shipping")} == set(shipment_ids)
 
@@ -183,7 +183,7 @@ def test_duplicate_and_dropped_notifications_give_each_event_once(world):
     assert world.question_events(dropped) == world.question_events(silent) == []
 
     world.move(shipment_id, "delivered", notify=False)  # a change never notified
-    lines = world.connector.reconcile()
+    lines = world.connector.scheduler.reconcile_now()
     world.settle()
     assert any("missed notifications recovered: 2" in line for line in lines), lines
     # shipped was never read: ML's status history dates it, so it comes before delivered
@@ -191,7 +191,7 @@ def test_duplicate_and_dropped_notifications_give_each_event_once(world):
     assert world.question_events(dropped) == ["question.received"]
     assert world.question_events(silent) == ["question.received"]
 
-    world.connector.reconcile()  # again: nothing new, nothing twice
+    world.connector.scheduler.reconcile_now()  # again: nothing new, nothing twice
     world.settle()
     counts: dict[tuple[object, ...], int] = {}
     for event in world.events():

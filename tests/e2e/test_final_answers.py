@@ -21,7 +21,7 @@ def test_a_forged_order_notification_costs_one_call_and_is_recorded(world, caplo
     with caplog.at_level(logging.WARNING):
         assert client.post("/notifications", json=forged).status_code == 200
         settle(connector)
-        connector.sweep()  # what a later scheduler tick would run again
+        connector.jobs.sweep()  # what a later scheduler tick would run again
         settle(connector)
 
     reads = [c for c in httpx.get(f"{sandbox.url}/_sandbox/calls").json()

@@ -63,7 +63,7 @@ def figures(sandbox):
 
 
 def settle(connector):
-    connector.dispatch()
+    connector.jobs.dispatch()
     connector.queue.join()
 
 
@@ -107,7 +107,7 @@ def test_a_cancellation_releases_and_a_dropped_notification_is_reconciled(world)
         "seller_id": SELLER, "item_id": "MLA2", "variation_id": 22, "quantity": 2,
         "status": "paid", "notify": False}).json()
     order_id = created["order"]["id"]
-    lines = connector.reconcile("main")
+    lines = connector.scheduler.reconcile_now("main")
     settle(connector)
     assert "1 to apply" in lines[0]
     assert figures(sandbox)[2] == 2 and figures(sandbox)[4] == 2
@@ -190,8 +190,8 @@ class TestOperatorCommands:
         from sqlalchemy import select, update
 
         from adapters.sql.rows import JobRow
-        from config.bootstrap import MAX_ATTEMPTS
         from connector_core.domain.commands import PushItem
+        from connector_core.domain.jobs import MAX_ATTEMPTS
 
         connector, _, _ = world
         with connector.uow as uow:  # a push for an account that does not exist (yet)
@@ -204,7 +204,7 @@ class TestOperatorCommands:
             # the sweeper's later attempts fail the same way; skip to the last one
             uow.session.execute(update(JobRow).values(attempts=MAX_ATTEMPTS))
             uow.commit()
-        assert connector.sweep() == 0, "dead letters are not re-queued"
+        assert connector.jobs.sweep() == 0, "dead letters are not re-queued"
         code, out, _ = self.run(connector, capsys, "jobs", "failed", "--json")
         (dead,) = json.loads(out)
         assert code == 0 and dead["id"] == f"job-{row.id}" and dead["what"] == "push-ghost-MLA9"
@@ -220,8 +220,8 @@ class TestOperatorCommands:
         from sqlalchemy import select, update
 
         from adapters.sql.rows import JobRow
-        from config.bootstrap import MAX_ATTEMPTS
         from connector_core.domain.commands import PushItem
+        from connector_core.domain.jobs import MAX_ATTEMPTS
 
         connector, sandbox, _ = world
         connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},

@@ -65,7 +65,7 @@ def test_two_accounts_with_missed_feeds_each_both_recovered_with_the_right_token
                 "drop": True}).raise_for_status()
     httpx.delete(f"{sandbox.url}/_sandbox/calls").raise_for_status()
 
-    lines = connector.reconcile()
+    lines = connector.scheduler.reconcile_now()
 
     assert lines[-1] == "missed notifications recovered: 4"
     with connector.uow as uow:

@@ -18,6 +18,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from ml_sandbox.server import start_sandbox
+from tests import processes
 from tests.e2e.conftest import SEED, SELLER, wait_for
 from tests.services import database_url, fresh_postgres_database
 
@@ -76,11 +77,7 @@ class Run:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            processes.stop(process, timeout=15)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.tmp.glob("*.log"))

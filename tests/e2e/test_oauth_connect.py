@@ -163,8 +163,9 @@ def test_real_ml_links_go_to_the_sites_own_host(tmp_path):
                            accounts=[Account("br", 7, "MLB"), Account("ar", 8, "MLA")])
         uow.commit()
     try:
-        assert urlparse(connector.authorization_url("br")).netloc == "auth.mercadolivre.com.br"
-        assert urlparse(connector.authorization_url("ar")).netloc == \
+        assert urlparse(connector.accounts.authorization_url("br")).netloc == \
+            "auth.mercadolivre.com.br"
+        assert urlparse(connector.accounts.authorization_url("ar")).netloc == \
             "auth.mercadolibre.com.ar"
     finally:
         connector.close()

@@ -26,6 +26,7 @@ from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.orders import ErpEvent
 from ml_sandbox.server import start_sandbox
+from tests import processes
 from tests.e2e.conftest import SEED, SELLER, wait_for
 from tests.services import database_url, fresh_postgres_database
 
@@ -79,12 +80,8 @@ reconcile_interval_minutes = 60
         for process in self.workers:
             if process.poll() is None:
                 process.terminate()
-        for process in self.workers:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:  # rq's pubsub thread can hang its exit
-                process.kill()
-                process.wait(10)  # reaped, or Popen.__del__ warns in the next test
+        for process in self.workers:  # rq's pubsub thread can hang its exit: then killed
+            processes.stop(process)
 
     def figures(self) -> tuple[int, ...]:
         items = self.sandbox.state.items
@@ -214,7 +211,7 @@ def test_cancellation_accounted_then_report_and_a_dropped_notification(world):
     dropped = int(httpx.post(f"{world.sandbox.url}/_sandbox/orders", json={
         "seller_id": SELLER, "item_id": "MLA2", "variation_id": 22, "quantity": 2,
         "status": "paid", "drop": True}).json()["order"]["id"])
-    lines = world.connector.reconcile("main")
+    lines = world.connector.scheduler.reconcile_now("main")
     assert any("1 to apply" in line for line in lines)
     wait_for(lambda: world.figures() == (7, 7, 2, 9, 2), 20, "reconcile to apply the order")
     # Cancelled: its units come back everywhere.

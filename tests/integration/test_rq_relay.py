@@ -11,12 +11,13 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
-from adapters.queues import JOB_ENTRY_POINT, RETRY_INTERVALS, RqTaskQueue
+from adapters.rq_queue import JOB_ENTRY_POINT, RqTaskQueue
 from adapters.serialization import command_to_json
 from adapters.sql.migrate import upgrade
 from config.bootstrap import Connector
 from config.settings import Settings
 from connector_core.domain.commands import PushItem, SyncOrder
+from connector_core.domain.jobs import RETRY_INTERVALS
 from tests.services import redis_url
 
 
@@ -74,10 +75,11 @@ def test_web_commits_leave_dispatching_to_the_relay(tmp_path: Path) -> None:
         with web.uow as uow:
             uow.jobs.add(PushItem("main", "MLA1"))
             uow.commit()
-        web.after_commit()  # what a web request or an ERP hook does
+        web.runtime.jobs_committed()  # what a web request or an ERP hook does
         time.sleep(0.3)
-        assert queue.count == 0 and web._dispatcher is None  # nothing sent from the web side
-        worker.start_relay()
+        # nothing sent from the web side
+        assert queue.count == 0 and web.runtime._dispatcher is None
+        worker.runtime.start_relay()
         assert wait_until(lambda: queue.count == 1, 5)
         with web.uow as uow:  # committed later, by another process: the relay polls
             uow.jobs.add(PushItem("main", "MLA2"))

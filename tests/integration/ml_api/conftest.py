@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from ml_sandbox import RunningSandbox, start_sandbox
+from tests import processes
 
 ROOT = Path(__file__).parents[3]
 
@@ -30,12 +31,17 @@ def spawn_workers(configs: list[dict[str, Any]]) -> list[subprocess.Popen[str]]:
                              stderr=subprocess.PIPE, text=True) for c in configs]
 
 
-def collect(processes: list[subprocess.Popen[str]], timeout: float = 60) -> list[dict[str, Any]]:
+def collect(workers: list[subprocess.Popen[str]], timeout: float = 60) -> list[dict[str, Any]]:
+    """Each worker's last line (JSON); every worker is stopped and reaped, also on failure."""
     results = []
-    for process in processes:
-        out, err = process.communicate(timeout=timeout)
-        assert process.returncode == 0, f"worker failed:\n{err}"
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        for process in workers:
+            out, err = process.communicate(timeout=timeout)
+            assert process.returncode == 0, f"worker failed:\n{err}"
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in workers:
+            processes.stop(process, timeout=5)
     return results
 
 

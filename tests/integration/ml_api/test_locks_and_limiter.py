@@ -9,7 +9,7 @@ import pytest
 
 from adapters.ml_api.ratelimit import SharedRateLimiter
 from adapters.redis_locks import RedisLocks, ThreadLocks
-from connector_core.ports import Locks
+from connector_core.ports.locks import Locks
 from tests.integration.ml_api.test_storm import max_in_any_second
 from tests.services import redis_url
 

@@ -13,6 +13,7 @@ import pytest
 
 from config.cli import main
 from ml_sandbox import DEMO_SEED
+from tests import processes
 
 ROOT = Path(__file__).parents[3]
 TOKEN = DEMO_SEED["tokens"][0]["access_token"]
@@ -52,7 +53,10 @@ def test_sandbox_command_serves_a_catalog_to_read_and_update() -> None:
         assert again["available_quantity"] == 7
     finally:
         process.terminate()
-        out, _err = process.communicate(timeout=10)
+        try:
+            out, _err = process.communicate(timeout=10)
+        finally:
+            processes.stop(process)
     assert f"ML sandbox on {base}" in out
 
 

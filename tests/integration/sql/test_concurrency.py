@@ -26,7 +26,7 @@ from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.orders import Order, OrderLine
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport, StockView
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.order_accounted import order_accounted
 from connector_core.services.order_seen import order_seen
 from connector_core.services.prices_changed import erp_price_changed
@@ -128,7 +128,7 @@ def state(uow: UnitOfWork) -> dict[str, Any]:
             assert record is not None and record.order is not None
             orders[order_id] = (record.order.status, record.order.last_updated,
                                 record.accounted_at, sorted(record.emitted))
-        events = uow.outbox.read(0, 10_000)
+        events = uow.erp_feed.read(0, 10_000)
         rows = uow.mappings.rows_for_skus(skus)
         return {
             "reports": sorted(reports, key=lambda r: (r.sku, r.warehouse)),
@@ -162,10 +162,16 @@ def test_four_processes_end_where_one_would(engine: Engine, db_url: str) -> None
     shares = [[phase1[i::WORKERS], phase2[i::WORKERS]] for i in range(WORKERS)]
     procs = [ctx.Process(target=worker, args=(db_url, share, barrier, retries))
              for share in shares]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(180)
+    try:
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(180)
+    finally:
+        for proc in procs:  # stopped and reaped, also when one hangs or the test fails
+            if proc.is_alive():
+                proc.kill()
+                proc.join(10)
     assert [p.exitcode for p in procs] == [0] * WORKERS
     print(f"transient failures retried: {retries.value}")
 
@@ -181,7 +187,7 @@ def test_four_processes_end_where_one_would(engine: Engine, db_url: str) -> None
     assert expected["free"]["S"] is not None and len(expected["counting_holds"]) > 3
 
     with uow:
-        events = uow.outbox.read(0, 10_000)
+        events = uow.erp_feed.read(0, 10_000)
         cursors = [e.id for e in events if e.id is not None]
         assert len(cursors) == len(events) and cursors == sorted(set(cursors))
         waiting = [j.dedup_key for j in uow.jobs.waiting()]

@@ -42,10 +42,8 @@ T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
 
 
 class QuietConnector(Connector):
-    """Jobs are not run behind the test's back: it runs them itself (:func:`drain`)."""
-
-    def after_commit(self) -> None:
-        pass
+    """Jobs are not run behind the test's back: it runs them itself (:func:`drain`); with
+    a queue that only records, nothing else runs them."""
 
 
 class RecordingQueue:
@@ -96,7 +94,7 @@ def drain(connector: Connector, rounds: int = 10) -> list[str]:
             break
         for command in waiting:
             try:
-                connector.run_job(command)
+                connector.jobs.run(command)
             except Exception as exc:
                 failures.append(f"{command.dedup_key}: {type(exc).__name__}: {exc}")
     return failures
@@ -337,7 +335,7 @@ def test_a_poisoned_timestamp_does_not_silence_the_resource(databases: Databases
     assert real.status_code == 200 and not real.get_json()["duplicate"]
     assert drain(connector) == []
     with connector.uow as uow:
-        events = uow.outbox.read(0, 10)
+        events = uow.erp_feed.read(0, 10)
         entry = uow.inbox.get(real.get_json()["id"])
     assert [(e.type, e.order.id) for e in events] == [
         (ErpEventType.CREATED, ORDER_ID), (ErpEventType.PAID, ORDER_ID)]

@@ -19,7 +19,7 @@ from connector_core.domain.orders import ErpEvent, ErpEventType, Order, OrderLin
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy, PricingRule, Strategy
 from connector_core.domain.stock import Hold, StockReport
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 from tests.fakes import FakeUnitOfWork, FixedClock
 from tests.integration.sql.conftest import KINDS, Databases, clean_engine
 
@@ -252,27 +252,27 @@ class TestPrices:
             assert uow.prices.policy() == PricingPolicy()
 
 
-class TestOutbox:
+class TestErpFeed:
     def test_cursor_increases_and_read_pages(self, backend: Harness) -> None:
         uow: UnitOfWork = backend.uow
         with uow:
-            uow.outbox.append(ErpEvent(ErpEventType.CREATED, order(7)))
-            uow.outbox.append(ErpEvent(ErpEventType.PAID, order(7)))
+            uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, order(7)))
+            uow.erp_feed.append(ErpEvent(ErpEventType.PAID, order(7)))
             uow.commit()
         with uow:
-            uow.outbox.append(ErpEvent(ErpEventType.CREATED, order(8)))
+            uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, order(8)))
             uow.commit()
         with uow:
-            uow.outbox.append(ErpEvent(ErpEventType.CREATED, order(9)))  # rolled back
+            uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, order(9)))  # rolled back
         with uow:
-            events = uow.outbox.read(0, 10)
+            events = uow.erp_feed.read(0, 10)
             assert [(e.type, e.order_id) for e in events] == [
                 (ErpEventType.CREATED, 7), (ErpEventType.PAID, 7), (ErpEventType.CREATED, 8)]
             assert events[0].order == order(7)
             ids = [e.id for e in events if e.id is not None]
             assert len(ids) == 3 and ids == sorted(set(ids))
-            assert uow.outbox.read(ids[0], 1) == [events[1]]
-            assert uow.outbox.read(ids[-1], 10) == []
+            assert uow.erp_feed.read(ids[0], 1) == [events[1]]
+            assert uow.erp_feed.read(ids[-1], 10) == []
 
 
 class TestAudit:

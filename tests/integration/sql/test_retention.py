@@ -13,15 +13,16 @@ from sqlalchemy.engine import Engine
 from adapters.sql.engine import make_session_factory
 from adapters.sql.rows import AuditRow, ErpEventRow, HoldRow, InboxRow, JobRow, OrderRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-from config.bootstrap import PURGE_INTERVAL_SECONDS, Connector
+from config.bootstrap import Connector
 from config.settings import Settings
 from connector_core.domain.audit import AuditEntry, AuditOutcome
 from connector_core.domain.commands import PushItem
 from connector_core.domain.notifications import Notification
 from connector_core.domain.orders import ErpEvent, ErpEventType, Order, OrderLine, OrderRecord
 from connector_core.domain.stock import Hold
-from connector_core.ports import UnitOfWork
+from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.retention import Retention, purge_expired
+from connector_core.services.scheduler import PURGE_INTERVAL_SECONDS
 from tests.fakes import FakeUnitOfWork, FixedClock, InMemoryTaskQueue
 from tests.integration.sql.conftest import KINDS, Databases, clean_engine
 from tests.integration.sql.plans import (
@@ -141,19 +142,19 @@ class TestPortContract:
         for offset, order_id in ((100 * DAY, 1), (30 * DAY, 2), (DAY, 3)):
             clock.current = NOW - offset
             with uow:
-                uow.outbox.append(ErpEvent(ErpEventType.CREATED, order(order_id)))
+                uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, order(order_id)))
                 uow.commit()
         clock.current = NOW
         assert purge_expired(Retention(), uow=uow, clock=clock).erp_events == 0
         result = purge_expired(Retention(erp_events_days=30), uow=uow, clock=clock)
         assert result.erp_events == 1  # the one exactly 30 days old stays
         with uow:
-            events = uow.outbox.read(0, 10)
+            events = uow.erp_feed.read(0, 10)
             assert [(e.order_id, e.id) for e in events] == [(2, 2), (3, 3)]
-            uow.outbox.append(ErpEvent(ErpEventType.PAID, order(3)))
+            uow.erp_feed.append(ErpEvent(ErpEventType.PAID, order(3)))
             uow.commit()
         with uow:
-            assert [e.id for e in uow.outbox.read(3, 10)] == [4]
+            assert [e.id for e in uow.erp_feed.read(3, 10)] == [4]
 
     def test_orders_holds_and_jobs_stay(self, backend: Any) -> None:
         uow, clock = backend
@@ -218,8 +219,8 @@ def test_the_scheduler_purges_hourly_and_logs_it(engine: Engine,
                                     action="push", outcome=AuditOutcome.SENT, reason="r"))
         uow.commit()
 
-    with caplog.at_level(logging.INFO, logger="config.bootstrap"):
-        assert app.scheduled(last_reconcile=1000.0, now=1000.0) == 1000.0
+    with caplog.at_level(logging.INFO, logger="connector_core.services.scheduler"):
+        assert app.scheduler.tick(last_reconcile=1000.0, now=1000.0) == 1000.0
     assert count(engine, InboxRow) == 1 and count(engine, AuditRow) == 0
     with uow:
         assert uow.inbox.get(waiting) is not None
@@ -227,29 +228,29 @@ def test_the_scheduler_purges_hourly_and_logs_it(engine: Engine,
            "1 audit row(s) (90 days), 0 ERP event(s) (kept)" in caplog.text
 
     add_inbox(uow, 3, NOW - 60 * DAY, NOW - 60 * DAY)
-    app.scheduled(last_reconcile=1000.0, now=1000.0 + PURGE_INTERVAL_SECONDS - 1)
+    app.scheduler.tick(last_reconcile=1000.0, now=1000.0 + PURGE_INTERVAL_SECONDS - 1)
     assert count(engine, InboxRow) == 2  # not due yet within the hour
-    app.scheduled(last_reconcile=1000.0, now=1000.0 + PURGE_INTERVAL_SECONDS)
+    app.scheduler.tick(last_reconcile=1000.0, now=1000.0 + PURGE_INTERVAL_SECONDS)
     assert count(engine, InboxRow) == 1
 
 
 def test_a_backlog_keeps_the_purge_due_at_the_next_tick(engine: Engine,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("config.bootstrap.PURGE_BATCH_SIZE", 2)
-    monkeypatch.setattr("config.bootstrap.PURGE_MAX_BATCHES", 1)
+    monkeypatch.setattr("connector_core.services.scheduler.BATCH_SIZE", 2)
+    monkeypatch.setattr("connector_core.services.scheduler.MAX_BATCHES", 1)
     clock = FixedClock(NOW)
     app = connector(engine, clock)
     uow = SqlAlchemyUnitOfWork(make_session_factory(engine), clock=clock)
     for n in range(5):
         add_inbox(uow, n, NOW - 60 * DAY, NOW - 60 * DAY)
-    app.scheduled(last_reconcile=1000.0, now=1000.0)
+    app.scheduler.tick(last_reconcile=1000.0, now=1000.0)
     assert count(engine, InboxRow) == 3
-    app.scheduled(last_reconcile=1000.0, now=1030.0)  # next tick, not an hour later
+    app.scheduler.tick(last_reconcile=1000.0, now=1030.0)  # next tick, not an hour later
     assert count(engine, InboxRow) == 1
-    app.scheduled(last_reconcile=1000.0, now=1060.0)
+    app.scheduler.tick(last_reconcile=1000.0, now=1060.0)
     assert count(engine, InboxRow) == 0
     add_inbox(uow, 9, NOW - 60 * DAY, NOW - 60 * DAY)
-    app.scheduled(last_reconcile=1000.0, now=1090.0)  # caught up: now hourly again
+    app.scheduler.tick(last_reconcile=1000.0, now=1090.0)  # caught up: now hourly again
     assert count(engine, InboxRow) == 1
 
 
@@ -260,11 +261,11 @@ def test_untouched_tables_survive_a_scheduled_purge(engine: Engine) -> None:
     with uow:
         uow.orders.save(OrderRecord(order_id=1, order=order(1)))
         uow.stock.put_holds([Hold(order_id=1, line="MLA1/-", sku="SKU-1", units=1)])
-        uow.outbox.append(ErpEvent(ErpEventType.CREATED, order(1)))
+        uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, order(1)))
         uow.jobs.add(PushItem("main", "MLA1"))
         uow.commit()
     clock.current = NOW
-    app.scheduled(last_reconcile=1000.0, now=1000.0)
+    app.scheduler.tick(last_reconcile=1000.0, now=1000.0)
     assert [count(engine, t) for t in (OrderRow, HoldRow, ErpEventRow, JobRow)] == [1, 1, 1, 1]
 
 
@@ -292,7 +293,7 @@ _FILL = {  # 30,000 rows, one every 2 minutes up to NOW: about 40 days, half of 
 _PURGES: dict[str, Any] = {
     "inbox": lambda uow, before, n: uow.inbox.purge_processed(before, n),
     "audit_log": lambda uow, before, n: uow.audit.purge(before, n),
-    "erp_events": lambda uow, before, n: uow.outbox.purge(before, n),
+    "erp_events": lambda uow, before, n: uow.erp_feed.purge(before, n),
 }
 
 

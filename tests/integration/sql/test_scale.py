@@ -7,10 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from adapters.admin_files.csv_file import write_mappings_csv
+from adapters.admin_files.tables import load_admin_tables
 from adapters.sql.admin import TableDiff, apply_admin_tables, stored_table
 from adapters.sql.engine import make_session_factory
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-from config.files import load_admin_tables, write_mappings_csv
 
 ROWS = 20_000
 TOML = '[accounts.north]\nuser_id = 1\nsite_id = "MLA"\n' \

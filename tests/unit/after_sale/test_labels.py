@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from pypdf import PdfReader
 
-from connector_core.after_sale_ports import LabelsNotPrintable, NotAnnounced
 from connector_core.domain.accounts import Account
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.shipments import Shipment, ShipmentRecord
+from connector_core.ports.after_sale import LabelsNotPrintable, NotAnnounced
 from connector_core.services.labels import shipment_labels
 from erp_bridge.labels import label_file
 from tests.fakes import FakeUnitOfWork, Store

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from config.answer_rules import parse_answer_rules
+from adapters.admin_files.answer_rules import parse_answer_rules
 from config.settings import Settings
 from connector_core.domain.errors import InvalidInput
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.csv_cells import neutralise, restore
-from config.files import load_admin_tables, write_mappings_csv
+from adapters.admin_files.csv_cells import neutralise, restore
+from adapters.admin_files.csv_file import write_mappings_csv
+from adapters.admin_files.tables import load_admin_tables
 from connector_core.domain.mapping import Listing, MappingRow
 from tests.unit.config.test_files import write
 

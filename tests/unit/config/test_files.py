@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from config.files import load_admin_tables, write_mappings_csv
+from adapters.admin_files.csv_file import write_mappings_csv
+from adapters.admin_files.tables import load_admin_tables
 from connector_core.domain.errors import MappingInvalid
-from connector_core.domain.mapping import MAX_NAME_LENGTH, MAX_SKU_LENGTH, Kit, Listing, MappingRow
+from connector_core.domain.limits import MAX_NAME_LENGTH, MAX_SKU_LENGTH
+from connector_core.domain.mapping import Kit, Listing, MappingRow
 
 TOML = """\
 [connector]

@@ -6,9 +6,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from config.files import load_admin_tables
+from adapters.admin_files.tables import load_admin_tables
+from adapters.admin_files.toml_schema import CONNECTOR_KEYS, SCHEMA, WEBHOOK_KEYS, Table
 from config.settings import Settings
-from config.toml_schema import CONNECTOR_KEYS, SCHEMA, WEBHOOK_KEYS, Table
 from connector_core.domain.errors import InvalidInput, MappingInvalid
 
 EXAMPLE_TOML = Path(__file__).resolve().parents[3] / "config" / "connector.toml"

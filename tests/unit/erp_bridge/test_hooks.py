@@ -26,7 +26,7 @@ def uow() -> FakeUnitOfWork:
 @pytest.fixture
 def bridge(uow) -> ErpBridge:
     dispatched = []
-    bridge = ErpBridge(lambda: uow, FixedClock(T), after_commit=lambda: dispatched.append(1))
+    bridge = ErpBridge(lambda: uow, FixedClock(T), jobs_committed=lambda: dispatched.append(1))
     bridge.dispatched = dispatched
     return bridge
 

@@ -92,11 +92,11 @@ def test_erp_events_are_kept_unless_their_retention_is_set() -> None:
     clock = FixedClock(NOW - 100 * DAY)
     uow = FakeUnitOfWork(clock=clock)
     with uow:
-        uow.outbox.append(ErpEvent(ErpEventType.CREATED, order(1)))
+        uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, order(1)))
         uow.commit()
     clock.current = NOW - 10 * DAY
     with uow:
-        uow.outbox.append(ErpEvent(ErpEventType.CREATED, order(2)))
+        uow.erp_feed.append(ErpEvent(ErpEventType.CREATED, order(2)))
         uow.commit()
     clock.current = NOW
     assert purge_expired(Retention(), uow=uow, clock=clock).erp_events == 0  # default: keep
@@ -104,12 +104,12 @@ def test_erp_events_are_kept_unless_their_retention_is_set() -> None:
 
     assert purge_expired(Retention(erp_events_days=30), uow=uow, clock=clock).erp_events == 1
     with uow:
-        (remaining,) = uow.outbox.read(0, 10)
+        (remaining,) = uow.erp_feed.read(0, 10)
         assert remaining.id == 2 and remaining.order_id == 2  # its cursor did not move
-        uow.outbox.append(ErpEvent(ErpEventType.PAID, order(2)))
+        uow.erp_feed.append(ErpEvent(ErpEventType.PAID, order(2)))
         uow.commit()
     with uow:
-        assert [e.id for e in uow.outbox.read(2, 10)] == [3]  # cursors never reused
+        assert [e.id for e in uow.erp_feed.read(2, 10)] == [3]  # cursors never reused
 
 
 def test_zero_keeps_rows_for_ever() -> None:

@@ -7,7 +7,13 @@ import pytest
 
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditOutcome
-from connector_core.domain.commands import PushItem, SyncOrder, SyncQuestion, SyncShipment
+from connector_core.domain.commands import (
+    ProcessNotification,
+    PushItem,
+    SyncOrder,
+    SyncQuestion,
+    SyncShipment,
+)
 from connector_core.domain.errors import (
     MarketplaceRejected,
     MarketplaceUnavailable,
@@ -20,7 +26,12 @@ from connector_core.domain.orders import ErpEventType, Order, OrderLine
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy, PricingRule
 from connector_core.domain.stock import StockReport
-from connector_core.services.notifications import route_notification, sync_order
+from connector_core.services.notifications import (
+    Routing,
+    process_notification,
+    receive_notification,
+    sync_order,
+)
 from connector_core.services.order_accounted import order_accounted
 from connector_core.services.order_seen import order_seen
 from connector_core.services.prices_changed import erp_price_changed
@@ -244,6 +255,13 @@ class TestOrderAccounted:
         again = order_accounted(4, T + timedelta(hours=1), uow=uow)
         assert first.first_time and not again.first_time
         assert uow.store.orders[4].accounted_at == T
+
+
+def route_notification(notification: Notification, *, uow: FakeUnitOfWork) -> Routing:
+    """Store the notification, claim its job as a runner would, and process it."""
+    entry_id, _ = receive_notification(notification, {}, uow=uow, clock=FixedClock())
+    uow.take_jobs()
+    return process_notification(ProcessNotification(entry_id), uow=uow, clock=FixedClock())
 
 
 class TestNotifications:

@@ -26,8 +26,8 @@ def build(settings: WebhookSettings | None = None, healthy: bool = True, dispatc
     dispatched: list[int] = []
     services = WebhookServices(
         intake=UnitOfWorkIntake(uow, clock),
-        bridge=ErpBridge(lambda: uow, clock, after_commit=lambda: dispatched.append(1)),
-        dispatch=dispatch or (lambda: dispatched.append(1)),
+        bridge=ErpBridge(lambda: uow, clock, jobs_committed=lambda: dispatched.append(1)),
+        jobs_committed=dispatch or (lambda: dispatched.append(1)),
         health=lambda: {"database": (True, "ok"), "redis": (healthy, "down" if not healthy
                                                              else "ok")},
         oauth_callback=lambda code, state: f"connected with {code}",
@@ -350,7 +350,7 @@ class TestOps:
         uow = FakeUnitOfWork(Store())
         services = WebhookServices(
             intake=BrokenIntake(), bridge=ErpBridge(lambda: uow, FixedClock(T)),
-            dispatch=lambda: None, health=lambda: {},
+            jobs_committed=lambda: None, health=lambda: {},
             settings=WebhookSettings(erp_api_token=TOKEN))
         client = create_app(services, {"TESTING": True}).test_client()
         caplog.set_level("INFO")
@@ -369,7 +369,7 @@ class TestOps:
         uow = FakeUnitOfWork(Store())
         services = WebhookServices(intake=UnitOfWorkIntake(uow, FixedClock(T)),
                                    bridge=ErpBridge(lambda: uow, FixedClock(T)),
-                                   dispatch=lambda: None, health=lambda: {})
+                                   jobs_committed=lambda: None, health=lambda: {})
         app = create_app(services, {"TESTING": True})
         app.add_url_rule("/teapot", view_func=lambda: abort(418))
         response = app.test_client().get("/teapot")

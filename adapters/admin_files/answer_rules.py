@@ -22,7 +22,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from config.toml_schema import Locator
+from adapters.admin_files.toml_schema import Locator
 from connector_core.domain.errors import Problem
 from connector_core.domain.questions import (
     MAX_ANSWER,

@@ -1,30 +1,26 @@
-"""The TaskQueue port: RQ on Redis in production, a background thread on a laptop.
+"""The TaskQueue port on RQ (Redis), in production.
 
-Both run the same entry point (``config.jobs.run_command`` takes the command's JSON), so a job
-behaves the same whichever queue carried it. Neither is the source of truth: the job outbox
-table is (see ``adapters.sql.repositories.SqlJobOutbox``). A queue that loses a job (Redis
-restarted empty, a process killed) only delays it until the sweeper dispatches it again.
+Every job runs the same entry point (``config.jobs.run_command`` takes the command's JSON).
+The queue is not the source of truth: the job ledger is (``adapters.sql.job_ledger``). A
+queue that loses a job (Redis restarted empty, a process killed) only delays it until the
+sweeper dispatches it again.
 """
 
-import logging
-import queue
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
-from typing import Any
 
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 
 from adapters.serialization import command_to_json
 from connector_core.domain.commands import Command
-
-log = logging.getLogger(__name__)
+from connector_core.domain.errors import InvalidInput
+from connector_core.domain.jobs import RETRY_INTERVALS
+from connector_core.ports.dead_letters import DeadLetter
 
 JOB_ENTRY_POINT = "config.jobs.run_command"
-# Waits between attempts of a failing job (rq's Retry; the worker runs rq's scheduler).
-RETRY_INTERVALS = [5, 15, 60, 180, 600]
 
 
 class RqTaskQueue:
@@ -33,7 +29,8 @@ class RqTaskQueue:
     def __init__(self, rq_queue: Queue, *, retry: Retry | None = None,
                  job_timeout: int = 300, failure_ttl: int = 7 * 24 * 3600) -> None:
         self._queue = rq_queue
-        self._retry = retry or Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+        self._retry = retry or Retry(max=len(RETRY_INTERVALS),
+                                            interval=list(RETRY_INTERVALS))
         self._job_timeout = job_timeout
         self._failure_ttl = failure_ttl
 
@@ -77,45 +74,32 @@ class RqTaskQueue:
             raise ConnectionError(f"could not queue {len(jobs)} jobs: {exc}") from exc
 
 
-class InProcessTaskQueue:
-    """Runs submitted commands on one background thread, in order (the laptop's worker).
+class RqDeadLetters:
+    """:class:`~connector_core.ports.dead_letters.DeadLetters` on rq's failed-job registry."""
 
-    ``run`` is the job entry point. A failing job is logged and left to the job outbox: its
-    row is released by the runner and the sweeper dispatches it again later.
-    """
+    def __init__(self, rq_queue: Queue) -> None:
+        self._queue = rq_queue
+        self._registry = FailedJobRegistry(queue=rq_queue)
 
-    def __init__(self, run: Callable[[Command], Any], *, name: str = "connector-jobs") -> None:
-        self._run = run
-        self._queue: queue.Queue[Command] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._started = False
-        self._lock = threading.Lock()
+    def list(self) -> list[DeadLetter]:
+        letters = []
+        for job_id in self._registry.get_job_ids():
+            job = self._queue.fetch_job(job_id)
+            if job is None:
+                continue
+            result = job.latest_result()
+            error = ((result.exc_string if result else "") or "").strip()
+            letters.append(DeadLetter(id=job_id, what=job.description or "",
+                                      failed_at=job.ended_at,
+                                      error=error.splitlines()[-1] if error else ""))
+        return letters
 
-    def submit(self, command: Command, *, dedup_key: str | None = None,
-               replace: bool = False) -> None:
-        # Duplicates are harmless here: the runner claims the job row, a second run finds
-        # nothing to claim.
-        with self._lock:
-            if not self._started:
-                self._thread.start()
-                self._started = True
-        self._queue.put(command)
-
-    def submit_new(self, jobs: Sequence[tuple[Command, str]]) -> None:
-        for command, key in jobs:
-            self.submit(command, dedup_key=key)
-
-    def _loop(self) -> None:
-        while True:
-            command = self._queue.get()
+    def retry(self, ids: Sequence[str] | None) -> int:
+        wanted = self._registry.get_job_ids() if ids is None else list(ids)
+        for job_id in wanted:
             try:
-                self._run(command)
-            except Exception:
-                log.exception("job %s failed; it stays in the job outbox for a retry",
-                              command.dedup_key)
-            finally:
-                self._queue.task_done()
+                self._registry.requeue(job_id)
+            except Exception as exc:
+                raise InvalidInput(f"cannot retry job {job_id!r}: {exc}") from exc
+        return len(wanted)
 
-    def join(self) -> None:
-        """Wait until every submitted command (and what they submitted) has run."""
-        self._queue.join()

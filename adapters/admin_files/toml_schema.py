@@ -5,7 +5,7 @@ A key nobody reads is worse than an error: ``[rate_limit] requests_per_second = 
 applied cleanly and left the connector at its default rate. So both ``Settings.load`` (every
 command) and ``mappings apply`` refuse every table and key not declared in :data:`SCHEMA`,
 each located as ``file:line:column``. The values are checked by their readers
-(``config.settings``, ``config.files``); this module only knows the names.
+(``config.settings``, ``adapters.admin_files``); this module only knows the names.
 
 To add a setting: add its key here, then read it. A table of free names (accounts, kits,
 SKUs) is declared with ``each=``; a key that moved elsewhere stays in ``refused`` with the
@@ -58,6 +58,7 @@ _FROM_ENVIRONMENT = (
 CONNECTOR_KEYS = (
     "rate_limit_per_second", "reconcile_interval_minutes", "ml_timeout_seconds",
     "application_id", "queue_name", "job_timeout_seconds", "sweep_interval_seconds",
+    "job_lease_seconds",
     "push_delay_seconds", "inbox_retention_days", "audit_retention_days",
     "erp_events_retention_days")
 # [webhook]: the web app's settings (also fields of Settings).

@@ -1,7 +1,7 @@
 """The webhook's write on PostgreSQL: one statement, one round trip, per notification.
 
 :class:`PostgresIntake` keeps the contract of
-:class:`~connector_core.ports.NotificationIntake` (the inbox's deduplication, and the
+:class:`~connector_core.ports.inbox.NotificationIntake` (the inbox's deduplication, and the
 ``ProcessNotification`` job of a new entry in the same commit) with a single statement run
 in autocommit mode: a data-modifying CTE counts a duplicate by ML ``_id``, or inserts the
 entry (a duplicate of a waiting entry for the same resource joins it, if that entry's job can
@@ -12,16 +12,16 @@ retired by a second statement and the first runs again (two more round trips, on
 
 Through a unit of work (:class:`~connector_core.services.notifications.UnitOfWorkIntake`)
 the same write takes five round trips (the pool's ping, ``BEGIN``, three statements,
-``COMMIT``) and the ORM's statement building; at the webhook's rates that was most of its
-CPU. SQLite has no data-modifying CTEs and keeps the unit-of-work path.
+``COMMIT``) and the ORM's statement building, the larger part of the web process's CPU at
+the webhook's rates. SQLite has no data-modifying CTEs and keeps the unit-of-work path.
 
 The statement is prepared once per connection and run through psycopg's libpq layer
 (:mod:`psycopg.pq`) with text parameters, not through a cursor: the cursor's adaptation and
-result machinery cost 0.13 ms of the web process's CPU per notification against 0.08 ms, and
-under load that was 15% of the webhook's throughput (bench/RESULTS.md). libpq releases the
-GIL while it waits, as the cursor does.
+result machinery cost the web process more CPU per notification than the statement's own
+work (the figures are in bench/RESULTS.md). libpq releases the GIL while it waits, as the
+cursor does.
 
-The job row is written here, not by :class:`~adapters.sql.outboxes.SqlJobOutbox`, so the
+The job row is written here, not by :class:`~adapters.sql.job_ledger.SqlJobLedger`, so the
 constructor checks that the command's stored form is still what the SQL builds.
 """
 
@@ -40,7 +40,7 @@ from adapters.serialization import command_to_json, to_json_document
 from adapters.sql.inbox_rules import LIVE_JOB_SQL, RETIRE_SQL, RETIRED_OUTCOME
 from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.notifications import Notification
-from connector_core.ports import Clock
+from connector_core.ports.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _job_shape() -> dict[str, str]:
 
 
 class PostgresIntake:
-    """:class:`~connector_core.ports.NotificationIntake` in one statement on PostgreSQL.
+    """:class:`~connector_core.ports.inbox.NotificationIntake` in one statement on PostgreSQL.
 
     ``engine`` should be its own (see ``config.bootstrap``): autocommit, no pool (each
     calling thread opens one connection and keeps it: web server threads live as long as
