@@ -28,7 +28,7 @@ def shipping_event_json(event: ShippingEvent) -> dict[str, Any]:
     shipment = event.shipment
     receiver = shipment.receiver
     return {
-        "id": event.id, "type": event.type, "account": event.account,
+        "id": event.id, "type": event.type.value, "account": event.account,
         "order_id": event.order_ids[0] if event.order_ids else shipment.order_id,
         "order": None, "order_ids": list(event.order_ids), "pack_id": event.pack_id,
         "shipment": {

@@ -2,6 +2,7 @@
 ``order.shipping`` per (shipment, status), and the question events."""
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from attrs import field, frozen
 
@@ -9,7 +10,11 @@ from connector_core.domain.orders import ErpEvent
 from connector_core.domain.questions import Question, QuestionEventType
 from connector_core.domain.shipments import Shipment
 
-SHIPPING = "order.shipping"
+class ShippingEventType(StrEnum):
+    SHIPPING = "order.shipping"
+
+
+SHIPPING = ShippingEventType.SHIPPING
 
 
 def _ids(values: Iterable[int]) -> tuple[int, ...]:
@@ -30,7 +35,7 @@ class ShippingEvent:
     id: int | None = None
 
     @property
-    def type(self) -> str:
+    def type(self) -> ShippingEventType:
         return SHIPPING
 
     @property
