@@ -10,6 +10,7 @@ from connector_core.domain.orders import ErpEvent
 from connector_core.domain.questions import Question, QuestionEventType
 from connector_core.domain.shipments import Shipment
 
+
 class ShippingEventType(StrEnum):
     SHIPPING = "order.shipping"
 
