@@ -22,7 +22,9 @@ from adapters.clock import SystemClock
 from adapters.inprocess_queue import InProcessTaskQueue
 from adapters.metrics import PrometheusJobMetrics, count_ml_call
 from adapters.ml_api.factory import MlApi, build_ml_api
+from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlAuthorization
+from adapters.ml_api.user_products import MlUserProducts
 from adapters.redis_locks import RedisLocks
 from adapters.rq_queue import RqDeadLetters, RqTaskQueue
 from adapters.sql.admin import SqlAdminTables
@@ -46,6 +48,7 @@ from connector_core.ports.inbox import NotificationIntake
 from connector_core.ports.locks import Locks
 from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.task_queue import TaskQueue
+from connector_core.ports.user_products import UserProductsGateway
 from connector_core.services.accounts import AccountLinking
 from connector_core.services.after_sale_handlers import with_after_sale
 from connector_core.services.dead_letters import DeadLetterList
@@ -54,6 +57,7 @@ from connector_core.services.jobs import JobRuntime
 from connector_core.services.notifications import UnitOfWorkIntake
 from connector_core.services.retention import Retention
 from connector_core.services.scheduler import Scheduler
+from connector_core.services.up_jobs import up_handlers
 from erp_bridge import ErpBridge
 
 
@@ -149,6 +153,13 @@ class Connector:
             self._gateway = self.ml.gateway
         return self._gateway
 
+    @property
+    def user_products(self) -> UserProductsGateway | None:
+        """ML's User Products endpoints (None with a gateway given by a test: classic only)."""
+        if self._gateway is None or isinstance(self._gateway, HttpxMercadoLibreGateway):
+            return MlUserProducts(self.ml.gateway.transport)
+        return None
+
     def _authorization(self) -> MlAuthorization:
         if not (self.settings.ml_client_id and self.settings.ml_redirect_uri):
             raise InvalidInput("ML_CLIENT_ID and ML_REDIRECT_URI must be set: ML sends the "
@@ -182,8 +193,11 @@ class Connector:
     def jobs(self) -> JobRuntime:
         metrics = PrometheusJobMetrics()
         handlers = with_after_sale(
-            handler_table(uow=self.uow, marketplace=lambda: self.gateway, clock=self.clock,
-                          metrics=metrics),
+            up_handlers(
+                handler_table(uow=self.uow, marketplace=lambda: self.gateway,
+                              clock=self.clock, metrics=metrics),
+                uow=self.uow, marketplace=lambda: self.gateway, ups=lambda: self.user_products,
+                clock=self.clock, metrics=metrics, locks=self.locks),
             uow=self.uow, marketplace=lambda: self.gateway,
             after_sale=lambda: after_sale_gateway(self), clock=self.clock,
             rules=answer_rules(self))

@@ -28,6 +28,8 @@ from connector_core.domain.pricing import PricingPolicy
 from connector_core.domain.questions import QuestionRecord
 from connector_core.domain.shipments import ShipmentRecord
 from connector_core.domain.stock import Hold, StockReport
+from connector_core.domain.user_products import SellerModel
+from connector_core.ports.user_products import KnownItem
 from tests.fakes_after_sale import FakeQuestions, FakeShipments
 
 
@@ -70,6 +72,8 @@ class Store:
     shipments: dict[int, ShipmentRecord] = field(factory=dict)
     shipment_times: dict[int, datetime] = field(factory=dict)
     questions: dict[int, QuestionRecord] = field(factory=dict)
+    seller_models: dict[str, SellerModel] = field(factory=dict)
+    known_items: dict[tuple[str, str], KnownItem] = field(factory=dict)
 
 
 class _Repo:
@@ -352,6 +356,33 @@ class FakeCheckpoints(_Repo):
         self.s.checkpoints[(account, name)] = at
 
 
+class FakeUserProducts(_Repo):
+    def seller_model(self, account: str) -> SellerModel | None:
+        return self.s.seller_models.get(account)
+
+    def save_seller_model(self, account: str, model: SellerModel) -> None:
+        self.s.seller_models[account] = model
+
+    def known_items(self, account: str, item_ids: Collection[str]) -> dict[str, KnownItem]:
+        return {i: self.s.known_items[(account, i)] for i in item_ids
+                if (account, i) in self.s.known_items}
+
+    def items_of(self, account: str, user_product_id: str) -> list[str]:
+        return sorted(i for (a, i), k in self.s.known_items.items()
+                      if a == account and k.user_product_id == user_product_id)
+
+    def save_items(self, account: str, items: Sequence[KnownItem], at: datetime) -> None:
+        for item in items:
+            self.s.known_items[(account, item.item_id)] = item
+
+    def migrated_in(self, account: str, skus: Collection[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for (a, i), k in sorted(self.s.known_items.items()):
+            if a == account and k.migrated_in and not k.closed and k.sku in skus:
+                found.setdefault(k.sku or "", []).append(i)
+        return found
+
+
 class FakeUnitOfWork:
     def __init__(self, store: Store | None = None, *, clock: FixedClock | None = None,
                  max_attempts: int | None = None) -> None:
@@ -372,6 +403,7 @@ class FakeUnitOfWork:
         self.checkpoints = FakeCheckpoints(self)
         self.shipments = FakeShipments(self)
         self.questions = FakeQuestions(self)
+        self.user_products = FakeUserProducts(self)
 
     @staticmethod
     def _copy(store: Store) -> Store:
@@ -379,7 +411,8 @@ class FakeUnitOfWork:
         work = copy.copy(store)
         for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor",
                      "inbox", "checkpoints", "event_times", "job_not_before", "waiting_jobs",
-                     "claimed_jobs", "shipments", "shipment_times", "questions"):
+                     "claimed_jobs", "shipments", "shipment_times", "questions",
+                     "seller_models", "known_items"):
             setattr(work, name, dict(getattr(store, name)))
         for name in ("events", "audit", "jobs"):
             setattr(work, name, list(getattr(store, name)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from attrs import frozen
 
+from adapters.admin_files.stores import parse_stores
 from adapters.admin_files.toml_schema import ACCOUNT_KEYS, RULE_KEYS, schema_problems
 from connector_core.domain.accounts import Account
 from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
@@ -114,7 +115,7 @@ def _accounts(section: Any, loc: TomlLocator, problems: list[Problem]) -> list[A
             problems.append(Problem(loc.where("accounts", name), f"[accounts.{name}] must be "
                                     "a table with user_id and site_id"))
             continue
-        if set(body) - set(ACCOUNT_KEYS):  # reported by schema_problems
+        if set(body) - {*ACCOUNT_KEYS, "stores"}:  # reported by schema_problems
             continue
         user_id, site_id = body.get("user_id"), body.get("site_id")
         warehouses = body.get("warehouses")
@@ -137,10 +138,11 @@ def _accounts(section: Any, loc: TomlLocator, problems: list[Problem]) -> list[A
                                     f"account {name!r}: warehouses must be a list of names "
                                     f"of 1 to {MAX_NAME_LENGTH} characters"))
             continue
+        stores = parse_stores(name, body.get("stores"), warehouses, loc, problems)
         try:
             accounts.append(Account(name=name, user_id=user_id, site_id=site_id,
                                     warehouses=None if warehouses is None
-                                    else frozenset(warehouses)))
+                                    else frozenset(warehouses), stores=stores))
         except ValueError as exc:
             problems.append(Problem(loc.where("accounts", name), f"account {name!r}: {exc}"))
     return accounts

@@ -81,7 +81,8 @@ SCHEMA = Table({
                            "reverse proxies whose X-Forwarded-For is believed "
                            '(e.g. ["10.0.0.0/8"])',
     }),
-    "accounts": Table(each=Table(_values(*ACCOUNT_KEYS))),
+    "accounts": Table(each=Table({**_values(*ACCOUNT_KEYS), "stores": Table(
+        each=Table(_values("store_id", "network_node_id")))})),
     "kits": Table(each=Table({"components": VALUE})),  # components: SKU = units
     "catalog": Table(_values("skus")),
     "pricing": Table({"default": _RULE, "sku": Table(each=_RULE),

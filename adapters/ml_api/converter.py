@@ -6,6 +6,7 @@ become ``Decimal`` through their text (never through binary floats), ids are Pyt
 naming it, e.g. ``item: required field missing @ $.status``.
 """
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,9 @@ SKU_ATTRIBUTE = "SELLER_SKU"
 
 class MlPayloadError(ValueError):
     """An ML payload the connector cannot use; the message names the offending field."""
+
+
+_NODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _decimal(value: Any, _type: type) -> Decimal:
@@ -131,12 +135,21 @@ def item_to_domain(wire: MlItem) -> MarketItem:
         sub_status=sub_status,
         title=wire.title,
         last_updated=wire.last_updated,
+        user_product_id=wire.user_product_id,
+        tags=wire.tags,
+        logistic_type=wire.shipping.logistic_type if wire.shipping is not None else None,
     )
 
 
 def parse_item(data: Any) -> MarketItem:
     """``GET /items/{id}`` JSON (seller view with ``include_attributes=all``) -> MarketItem."""
     return item_to_domain(structure(data, MlItem, "item"))
+
+
+def _node(value: str | None) -> str | None:
+    """An ML network node id, or None (unknown: the hold counts against every warehouse)
+    when ML sends none or something that is not one."""
+    return value if value is not None and _NODE.fullmatch(value) else None
 
 
 def order_to_domain(wire: MlOrder, account: str) -> Order:
@@ -154,6 +167,7 @@ def order_to_domain(wire: MlOrder, account: str) -> Order:
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 currency_id=line.currency_id or wire.currency_id,
+                origin_node=_node(line.stock.node_id if line.stock is not None else None),
             ) for line in wire.order_items]
         return Order(
             id=wire.id,

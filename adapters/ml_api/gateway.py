@@ -137,6 +137,11 @@ class HttpxMercadoLibreGateway:
         self._known_lock = threading.Lock()  # one gateway serves every thread of the process
 
     @property
+    def transport(self) -> MlTransport:
+        """How this gateway sends requests (shared by the UP endpoints' adapter)."""
+        return self._http
+
+    @property
     def retries(self) -> int:
         """Attempts retried so far (metrics, tests)."""
         return self._http.retries

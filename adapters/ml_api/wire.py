@@ -28,6 +28,11 @@ class MlVariation:
 
 
 @frozen
+class MlShipping:
+    logistic_type: str | None = None
+
+
+@frozen
 class MlItem:
     id: str
     site_id: str
@@ -42,6 +47,9 @@ class MlItem:
     variations: list[MlVariation] = field(factory=list)
     seller_custom_field: str | None = None
     last_updated: str | None = None
+    user_product_id: str | None = None
+    tags: list[str] = field(factory=list)
+    shipping: MlShipping | None = None
 
 
 @frozen
@@ -73,11 +81,18 @@ class MlOrderItemRef:
 
 
 @frozen
+class MlOrderItemStock:
+    store_id: str | None = None
+    node_id: str | None = None
+
+
+@frozen
 class MlOrderItem:
     item: MlOrderItemRef
     quantity: int
     unit_price: Decimal
     currency_id: str = ""
+    stock: MlOrderItemStock | None = None
 
 
 @frozen

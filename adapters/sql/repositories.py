@@ -36,6 +36,7 @@ from adapters.sql.rows import (
     PricingRuleRow,
     StockReportRow,
 )
+from adapters.sql.user_products import stores_from_json, stores_to_json
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditEntry, AuditOutcome
 from connector_core.domain.mapping import Kit, KitCatalog, Listing, MappingRow
@@ -48,7 +49,8 @@ from connector_core.domain.stock import Hold, StockReport
 
 def account_from_row(row: AccountRow) -> Account:
     return Account(name=row.name, user_id=row.user_id, site_id=row.site_id,
-                   warehouses=None if row.warehouses is None else frozenset(row.warehouses))
+                   warehouses=None if row.warehouses is None else frozenset(row.warehouses),
+                   stores=stores_from_json(row.stores))
 
 
 class SqlAccounts(Repo):
@@ -69,11 +71,11 @@ class SqlAccounts(Repo):
         warehouses = None if account.warehouses is None else sorted(account.warehouses)
         stmt = insert_for(self.session, AccountRow).values(
             name=account.name, user_id=account.user_id, site_id=account.site_id,
-            warehouses=warehouses, token_scope="")
+            warehouses=warehouses, stores=stores_to_json(account.stores), token_scope="")
         self.session.execute(stmt.on_conflict_do_update(
             index_elements=[AccountRow.name],
             set_={"user_id": stmt.excluded.user_id, "site_id": stmt.excluded.site_id,
-                  "warehouses": stmt.excluded.warehouses}))
+                  "warehouses": stmt.excluded.warehouses, "stores": stmt.excluded.stores}))
 
 
 # --- mappings ---------------------------------------------------------------------------
@@ -144,7 +146,7 @@ class SqlMappings(Repo):
 
 def _hold_from_row(row: HoldRow) -> Hold:
     return Hold(order_id=row.order_id, line=row.line, sku=row.sku, units=row.units,
-                accounted_at=row.accounted_at)
+                accounted_at=row.accounted_at, origin_node=row.origin_node)
 
 
 class SqlStock(Repo):
@@ -186,10 +188,11 @@ class SqlStock(Repo):
         for hold in holds:
             stmt = insert_for(self.session, HoldRow).values(
                 order_id=hold.order_id, line=hold.line, sku=hold.sku, units=hold.units,
-                accounted_at=hold.accounted_at)
+                accounted_at=hold.accounted_at, origin_node=hold.origin_node)
             self.session.execute(stmt.on_conflict_do_update(
                 index_elements=[HoldRow.order_id, HoldRow.line, HoldRow.sku],
-                set_={"units": stmt.excluded.units, "accounted_at": stmt.excluded.accounted_at}))
+                set_={"units": stmt.excluded.units, "accounted_at": stmt.excluded.accounted_at,
+                      "origin_node": stmt.excluded.origin_node}))
 
     def delete_holds(self, keys: Iterable[tuple[int, str, str]]) -> None:
         for batch in chunks(sorted(set(keys))):

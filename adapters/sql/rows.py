@@ -48,6 +48,7 @@ class AccountRow(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     site_id: Mapped[str] = mapped_column(String(8))
     warehouses: Mapped[list[str] | None] = mapped_column(JsonDoc)
+    stores: Mapped[list[dict[str, str]] | None] = mapped_column(JsonDoc)
     nickname: Mapped[str | None] = mapped_column(String(128))
     # Fernet tokens (never plaintext); see adapters.sql.tokens.
     access_token_enc: Mapped[str | None] = mapped_column(Text)
@@ -111,6 +112,7 @@ class HoldRow(Base):
     sku: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
     units: Mapped[int] = mapped_column(Integer)
     accounted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    origin_node: Mapped[str | None] = mapped_column(String(64))
 
 
 class OrderRow(Base):
@@ -342,3 +344,25 @@ class QuestionRow(Base):
     status: Mapped[str | None] = mapped_column(String(32))
     record: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+class SellerModelRow(Base):
+    """What ML last said about an account's item model (User Products, multi-origin)."""
+
+    __tablename__ = "ml_seller_models"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_product_seller: Mapped[bool] = mapped_column(Boolean)
+    multi_origin: Mapped[bool] = mapped_column(Boolean)
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MlListingRow(Base):
+    """An ML item of an account as last read: its User Product, and whether it is closed
+    (``replaced_by``: the items a UPtin migration made of it, when known)."""
+
+    __tablename__ = "ml_listings"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_product_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    sku: Mapped[str | None] = mapped_column(String(128))
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    migrated_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)

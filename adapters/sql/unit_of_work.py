@@ -24,6 +24,7 @@ from adapters.sql.repositories import (
     SqlPrices,
     SqlStock,
 )
+from adapters.sql.user_products import SqlUserProducts
 from connector_core.ports.clock import Clock
 
 
@@ -47,6 +48,7 @@ class SqlAlchemyUnitOfWork:
         self.checkpoints = SqlCheckpoints(self._current)
         self.shipments = SqlShipments(self._current, now)
         self.questions = SqlQuestions(self._current, now)
+        self.user_products = SqlUserProducts(self._current)
 
     def _current(self) -> Session:
         session: Session | None = getattr(self._local, "session", None)

@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from config import up_accounts
 from config.connecting import connector_for
 from config.settings import Settings
 from connector_core.domain.errors import InvalidInput
@@ -75,7 +76,8 @@ def _add(args: argparse.Namespace) -> int:
             if existing is not None and not args.warehouse:
                 # adding a token must not forget the warehouses connector.toml gave it
                 account = Account(name=account.name, user_id=account.user_id,
-                                  site_id=account.site_id, warehouses=existing.warehouses)
+                                  site_id=account.site_id, warehouses=existing.warehouses,
+                                  stores=existing.stores)
             uow.accounts.upsert(account)
             uow.commit()
         if token is not None:
@@ -91,8 +93,11 @@ def _list(args: argparse.Namespace) -> int:
     from adapters.sql.tokens import account_statuses
 
     settings = Settings.load(config_path=args.config)
+    if args.refresh:
+        up_accounts.refresh_models()
     with connector_for(settings) as connector:
         statuses = account_statuses(connector.session_factory)
+        seller_models = up_accounts.models(connector)
     rows: list[dict[str, Any]] = [{
         "name": s.account.name, "user_id": s.account.user_id, "site_id": s.account.site_id,
         "warehouses": None if s.account.warehouses is None else sorted(s.account.warehouses),
@@ -100,6 +105,8 @@ def _list(args: argparse.Namespace) -> int:
         "connected": s.connected, "needs_reconnect": s.needs_reconnect,
         "expires_at": s.expires_at.isoformat() if s.expires_at else None,
         "reason": s.reason,
+        "stores": {st.warehouse: st.store_id for st in s.account.stores} or None,
+        **up_accounts.model_fields(seller_models.get(s.account.name)),
     } for s in statuses]
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -118,7 +125,8 @@ def _list(args: argparse.Namespace) -> int:
         else:
             state = f"not connected: run `meli-connector accounts connect {r['name']}`"
         warehouses = ",".join(r["warehouses"]) if r["warehouses"] else "all warehouses"
-        print(f"{r['name']}\tuser {r['user_id']}\t{r['site_id']}\t{warehouses}\t{state}")
+        print(f"{r['name']}\tuser {r['user_id']}\t{r['site_id']}\t{warehouses}\t"
+              f"{r['model']}\t{state}")
     return 0
 
 
@@ -159,8 +167,12 @@ def register(sub: Any) -> None:
     add.set_defaults(handler=_add)
     lst = acc.add_parser("list", help="list accounts (never tokens)")
     lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.add_argument("--refresh", action="store_true",
+                     help="read each seller's model (User Products? multi-origin?) and the "
+                          "User Product of every mapped item again from ML first")
     lst.add_argument("--config", help="connector.toml for settings")
     lst.set_defaults(handler=_list)
+    up_accounts.register_stores(acc)
     con = acc.add_parser("connect", help="connect an account to ML through OAuth")
     con.add_argument("name")
     con.add_argument("--code", help="the code ML put in the redirect address (paste mode)")

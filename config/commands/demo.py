@@ -5,7 +5,8 @@ sandbox on a thread, a generated ``CONNECTOR_SECRET_KEY``; the example ``connect
 ``mappings.csv`` shipped in the ``config`` package. Then a short story is told with
 before/after tables of the ML listings: stock published, a sale moving the other listings, the
 ERP accounting for it, a cancellation, a cost change and a rejected price; then the sale ships
-with its label printed, and a buyer's question is answered by a rule.
+with its label printed, a buyer's question is answered by a rule, and a User Products seller
+with two warehouses gets its stock per store (``config/demo_up.py``).
 """
 
 import argparse
@@ -232,7 +233,10 @@ def tell(story: Story) -> list[str]:
                      ("MLA1000000003", 180000000101): 6, ("MLA1000000003", 180000000102): 3,
                      ("MLA1000000003", 180000000103): 3, ("MLA1000000004", ""): 30},
            f"every listing at its rule 1 figure, got {final}")
-    return [f"{len(story.shown)} listings", "2 orders (1 sold, 1 cancelled)", *after_sale]
+    from config.demo_up import tell_user_products
+
+    return [f"{len(story.shown)} listings", "2 orders (1 sold, 1 cancelled)", *after_sale,
+            *tell_user_products(story)]
 
 
 def _cancellation_and_prices(story: Story) -> None:
@@ -309,12 +313,14 @@ def demo_world(workdir: Path) -> Iterator[Story]:
             wanted = AdminTables(table_, catalog_skus=admin.catalog_skus, policy=admin.policy,
                                  accounts=admin.accounts)
             connector.admin_tables.apply(lambda _stored: wanted, dry_run=False)
-            refresh = next(t["refresh_token"] for t in DEMO_SEED["tokens"]
-                           if t["user_id"] == SELLER)
-            connector.tokens.save(ACCOUNT, TokenSet(
-                access_token="", refresh_token=refresh, user_id=SELLER,
-                expires_at=datetime.now(UTC) - timedelta(seconds=1)))
-            skus = {(r.listing.item_id, r.listing.variation_id): r.sku for r in table_.rows}
+            refresh = {t["user_id"]: t["refresh_token"] for t in DEMO_SEED["tokens"]}
+            for account in admin.accounts:
+                connector.tokens.save(account.name, TokenSet(
+                    access_token="", refresh_token=refresh[account.user_id],
+                    user_id=account.user_id,
+                    expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+            skus = {(r.listing.item_id, r.listing.variation_id): r.sku for r in table_.rows
+                    if r.listing.account == ACCOUNT}
             story = Story(connector, sandbox, sys.stdout, skus)
             story.say(f"Example config: {config_path} and {mappings_path} "
                       f"({len(table_.rows)} mapping rows, {len(admin.kits)} kit)")

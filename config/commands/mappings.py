@@ -132,6 +132,7 @@ def _progress(what: str) -> Any:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from config.up_accounts import replacements_finder
     from connector_core.services.catalog import verify
 
     connector = _connector()
@@ -143,7 +144,8 @@ def _verify(args: argparse.Namespace) -> int:
                            f"{', '.join(sorted(accounts)) or 'none'})")
     lines = _file_lines(Path(args.file), accounts) if args.file else {}
     report = verify(connector.gateway, accounts, rows, args.account,
-                    progress=None if args.json else _progress("verify"))
+                    progress=None if args.json else _progress("verify"),
+                    replacements=replacements_finder(connector))
     failed = bool(report.problems or (args.strict and report.warnings))
 
     def where(finding: Any) -> str | None:

@@ -22,6 +22,32 @@ class PushItem:
 
 
 @frozen
+class PushUserProduct:
+    """Publish what rules 1 and 6 say for every mapped item of one ML User Product: its
+    stock written once (per store for multi-origin sellers), each item's own price."""
+
+    account: str
+    user_product_id: str
+
+    @property
+    def dedup_key(self) -> str:
+        return f"push-up-{self.account}-{self.user_product_id}"
+
+
+@frozen
+class RefreshUserProducts:
+    """Re-read an account's seller model and the UPs and status of its mapped items, and
+    with ``family_id`` the items of that family's UPs (a migration's new items)."""
+
+    account: str
+    family_id: str | None = None
+
+    @property
+    def dedup_key(self) -> str:
+        return f"refresh-up-{self.account}-{self.family_id or '*'}"
+
+
+@frozen
 class SyncOrder:
     """Read an order from ML and apply it (holds, ERP events, pushes)."""
 
@@ -80,4 +106,5 @@ class SyncQuestion:
         return f"question-{self.account}-{self.question_id}"
 
 
-Command = PushItem | SyncOrder | ProcessNotification | Reconcile | SyncShipment | SyncQuestion
+Command = (PushItem | PushUserProduct | RefreshUserProducts | SyncOrder | ProcessNotification
+           | Reconcile | SyncShipment | SyncQuestion)

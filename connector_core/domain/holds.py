@@ -32,14 +32,17 @@ def desired_holds(
     if not order.holds_stock:
         return {}
     units: dict[HoldKey, int] = defaultdict(int)
+    origins: dict[HoldKey, str | None] = {}
     for line in order.lines:
         sku = resolve_sku(line)
         if sku is None or line.quantity == 0:
             continue
         for leaf, n in kits.leaf_units(sku, line.quantity).items():
             units[(order.id, line.key, leaf)] += n
+            origins[(order.id, line.key, leaf)] = line.origin_node
     return {
-        key: Hold(order_id=key[0], line=key[1], sku=key[2], units=n, accounted_at=accounted_at)
+        key: Hold(order_id=key[0], line=key[1], sku=key[2], units=n, accounted_at=accounted_at,
+                  origin_node=origins[key])
         for key, n in units.items()
     }
 

@@ -44,6 +44,9 @@ class MarketItem:
     sub_status: tuple[str, ...] = field(default=(), converter=_strings)
     title: str = ""
     last_updated: str | None = None
+    user_product_id: str | None = None  # the UP this item sells (UP sellers, ml_api.md §2.5)
+    tags: tuple[str, ...] = field(default=(), converter=_strings)
+    logistic_type: str | None = None  # "fulfillment": ML's Full holds (some of) its stock
 
     @property
     def has_variations(self) -> bool:

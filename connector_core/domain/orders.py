@@ -44,6 +44,7 @@ class OrderLine:
     quantity: int = field(validator=validators.ge(0))
     unit_price: Decimal
     currency_id: str = ""
+    origin_node: str | None = None  # the network node ML takes the units from (multi-origin)
 
     @property
     def key(self) -> str:

@@ -45,6 +45,8 @@ class Hold:
     """Units of a plain SKU reserved by one line of one ML order.
 
     Keyed by ``(order_id, line, sku)``: a kit line holds each of its components separately.
+    ``origin_node`` is the ML network node the sale ships from, when ML says (multi-origin
+    stock: the hold counts against that warehouse only; unknown, against all of them).
     """
 
     order_id: int
@@ -52,6 +54,7 @@ class Hold:
     sku: str
     units: int = field(validator=validators.ge(1))
     accounted_at: datetime | None = field(default=None, validator=aware_or_none)
+    origin_node: str | None = None
 
     @property
     def key(self) -> tuple[int, str, str]:

@@ -13,6 +13,7 @@ from connector_core.ports.mappings import MappingRepository
 from connector_core.ports.orders import OrderRepository
 from connector_core.ports.prices import PriceRepository
 from connector_core.ports.stock import StockRepository
+from connector_core.ports.user_products import UserProductRepository
 
 
 class UnitOfWork(Protocol):
@@ -53,6 +54,9 @@ class UnitOfWork(Protocol):
 
     @property
     def questions(self) -> QuestionRepository: ...
+
+    @property
+    def user_products(self) -> UserProductRepository: ...
 
     def __enter__(self) -> Self: ...
 

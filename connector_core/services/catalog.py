@@ -18,16 +18,17 @@ Decisions (docs/catalog_tools.md explains them to the admin):
   would be priced with the wrong figures, so it is a problem, as is a listing of another site.
 * **Inactive rows** are not checked (the admin switched them off, often because the listing
   was closed); ``verify`` says how many it skipped.
-* **Same SKU on several items** (``discover``): listings of one item (its variations) and items
-  whose titles are the same once case and spacing are ignored (a classic and a premium copy of
-  one listing) are one product, and a SKU on them is proposed for each. A SKU found on items
-  with different titles is a conflict: none of its unmapped listings is proposed, and all of
-  them are reported for the admin to decide. A mapped item no longer listed (closed) takes no
+* **Same SKU on several items** (``discover``): listings of one item (its variations), items
+  of one ML User Product, and items without one whose titles are the same once case and
+  spacing are ignored (a classic and a premium copy of one listing) are one product, and a
+  SKU on them is proposed for each. A SKU found on items of different products is a
+  conflict: none of its unmapped listings is proposed, and all of them are reported for the
+  admin to decide. A mapped item no longer listed (closed) takes no
   part: a re-listing under the same SKU is proposed.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import frozen
@@ -108,8 +109,10 @@ def _currency_problem(account: Account, item: MarketItem) -> str | None:
 
 
 def check_row(row: MappingRow, account: Account,
-              found: MarketItem | MarketplaceError | None) -> list[Finding]:
-    """What is wrong with ``row`` given what ML answered for its item."""
+              found: MarketItem | MarketplaceError | None,
+              replaced_by: Callable[[], Sequence[str]] | None = None) -> list[Finding]:
+    """What is wrong with ``row`` given what ML answered for its item (``replaced_by``: the
+    open items now selling its SKU, asked only of a closed item)."""
     listing = row.listing
 
     def finding(message: str, level: str = "problem") -> Finding:
@@ -126,7 +129,11 @@ def check_row(row: MappingRow, account: Account,
         return [finding(f"the item belongs to another seller (ML says seller_id="
                         f"{item.seller_id}, account {account.name} is {account.user_id})")]
     if item.closed:
-        return [finding("the item is closed (ML says status=closed)")]
+        new = list(replaced_by()) if replaced_by is not None else []
+        return [finding("the item is closed (ML says status=closed)" + (
+            f"; stranded: its SKU is now sold by {', '.join(new)} (a User Products "
+            f"migration or a re-listing): `mappings discover {account.name}` proposes the "
+            f"new rows" if new else ""))]
     findings = []
     currency = _currency_problem(account, item)
     if currency:
@@ -164,9 +171,12 @@ def check_row(row: MappingRow, account: Account,
 
 def verify(gateway: MarketplaceGateway, accounts: Mapping[str, Account],
            rows: Iterable[MappingRow], account: str | None = None,
-           progress: Progress | None = None) -> VerifyReport:
+           progress: Progress | None = None, *,
+           replacements: Callable[[Account, str], Sequence[str]] | None = None
+           ) -> VerifyReport:
     """Check every active row (of ``account``, or all) against ML, with one multiget per 20
-    distinct items."""
+    distinct items; ``replacements(account, sku)`` names the items that replace a closed
+    one (a UPtin migration)."""
     by_account: dict[str, list[MappingRow]] = defaultdict(list)
     inactive = 0
     for row in rows:
@@ -195,7 +205,9 @@ def verify(gateway: MarketplaceGateway, accounts: Mapping[str, Account],
             if progress:
                 progress(items, total)
         for row in sorted(account_rows, key=row_key):
-            findings.extend(check_row(row, known, answers.get(row.listing.item_id)))
+            found = (None if replacements is None else
+                     lambda k=known, sku=row.sku: replacements(k, sku))
+            findings.extend(check_row(row, known, answers.get(row.listing.item_id), found))
     return VerifyReport(tuple(findings), checked, inactive, items)
 
 

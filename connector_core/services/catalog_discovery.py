@@ -96,8 +96,12 @@ def _where(listing: Listing) -> str:
     return f"item_id={listing.item_id} variation_id={variation}"
 
 
-def _same_product_key(title: str) -> str:
-    return " ".join(title.casefold().split())
+def _product_key(item: MarketItem) -> str:
+    """Items of one ML User Product sell one product; without a UP, items whose titles are
+    the same once case and spacing are ignored do."""
+    if item.user_product_id:
+        return f"up:{item.user_product_id}"
+    return "title:" + " ".join(item.title.casefold().split())
 
 
 def listings_of(item: MarketItem, account: str) -> list[Found]:
@@ -116,7 +120,7 @@ def discover(gateway: MarketplaceGateway, account: Account, stored: Sequence[Map
     found: list[Found] = []
     closed: list[str] = []
     unreadable: list[tuple[str, str]] = []
-    titles: dict[str, str] = {}
+    products: dict[str, str] = {}  # item -> which product it sells
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         answers = gateway.get_items(account, chunk)
@@ -127,7 +131,7 @@ def discover(gateway: MarketplaceGateway, account: Account, stored: Sequence[Map
             elif answer.closed:
                 closed.append(item_id)
             else:
-                titles[item_id] = answer.title
+                products[item_id] = _product_key(answer)
                 found.extend(listings_of(answer, account.name))
         if progress:
             progress(min(start + CHUNK, len(ids)), len(ids))
@@ -156,14 +160,13 @@ def discover(gateway: MarketplaceGateway, account: Account, stored: Sequence[Map
         mapped_by_sku[row.sku].append(row.listing)
         # A mapped item no longer listed (closed, say) is no other product: a re-listing
         # of the same thing under the same SKU is proposed.
-        if row.sku in new_by_sku and row.listing.item_id in titles:
+        if row.sku in new_by_sku and row.listing.item_id in products:
             items_by_sku[row.sku].add(row.listing.item_id)
 
     proposed: list[MappingRow] = []
     conflicts: list[Conflict] = []
     for sku, news in sorted(new_by_sku.items()):
-        products = {_same_product_key(titles[i]) for i in items_by_sku[sku]}
-        if len(products) > 1:
+        if len({products[i] for i in items_by_sku[sku]}) > 1:
             conflicts.append(Conflict(sku, tuple(news), tuple(mapped_by_sku.get(sku, ()))))
             continue
         proposed.extend(MappingRow(sku=sku, listing=f.listing) for f in news)

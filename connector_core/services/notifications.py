@@ -20,6 +20,7 @@ from connector_core.ports.clock import Clock
 from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.order_seen import OrderSeenResult, order_seen
+from connector_core.services.up_notifications import UP_TOPICS, route_up_notification
 
 
 @frozen
@@ -56,6 +57,9 @@ def _route(notification: Notification, uow: UnitOfWork) -> Routing:
         number = ids.order_id(resource_id)
         return Routing(SyncShipment(account.name, number) if notification.topic == "shipments"
                        else SyncQuestion(account.name, number))
+    if notification.topic in UP_TOPICS:
+        command, ignored = route_up_notification(notification, account, uow)
+        return Routing(command, ignored)
     return Routing(None, f"topic {notification.topic!r} is recorded, not processed")
 
 

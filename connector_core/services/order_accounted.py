@@ -4,12 +4,12 @@ from datetime import datetime
 
 from attrs import evolve, frozen
 
-from connector_core.domain.commands import PushItem
 from connector_core.domain.holds import mark_accounted
 from connector_core.domain.orders import OrderRecord
 from connector_core.domain.stock import StockView
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
+from connector_core.services.up_model import Push
 
 
 @frozen
@@ -17,7 +17,7 @@ class AccountedResult:
     first_time: bool
     known_order: bool
     released_units: int = 0
-    pushes: tuple[PushItem, ...] = ()
+    pushes: tuple[Push, ...] = ()
 
 
 def order_accounted(order_id: int, at: datetime, *, uow: UnitOfWork) -> AccountedResult:

@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 from attrs import evolve, frozen
 
-from connector_core.domain.commands import PushItem
 from connector_core.domain.holds import desired_holds, plan_hold_changes
 from connector_core.domain.mapping import KitCatalog
 from connector_core.domain.orders import (
@@ -19,6 +18,7 @@ from connector_core.domain.stock import StockView
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
 from connector_core.services.shipments import link_order
+from connector_core.services.up_model import Push
 
 
 @frozen
@@ -27,7 +27,7 @@ class OrderSeenResult:
     events: tuple[ErpEventType, ...] = ()
     holds_changed: bool = False
     unmapped_lines: tuple[str, ...] = ()
-    pushes: tuple[PushItem, ...] = ()
+    pushes: tuple[Push, ...] = ()
     not_found: str = ""  # ML has no such order: why nothing was applied
 
 

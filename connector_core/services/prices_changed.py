@@ -5,16 +5,16 @@ from datetime import datetime
 
 from attrs import frozen
 
-from connector_core.domain.commands import PushItem
 from connector_core.domain.prices import ErpPrice
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
+from connector_core.services.up_model import Push
 
 
 @frozen
 class PriceChangeResult:
     changed: tuple[str, ...]
-    pushes: tuple[PushItem, ...]
+    pushes: tuple[Push, ...]
 
 
 def erp_price_changed(updates: Sequence[ErpPrice], *, uow: UnitOfWork,

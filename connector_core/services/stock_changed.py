@@ -5,17 +5,17 @@ from datetime import datetime
 
 from attrs import frozen
 
-from connector_core.domain.commands import PushItem
 from connector_core.domain.stock import StockReport, StockView
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
+from connector_core.services.up_model import Push
 
 
 @frozen
 class StockChangeResult:
     applied: tuple[StockReport, ...]
     stale: tuple[StockReport, ...]
-    pushes: tuple[PushItem, ...]
+    pushes: tuple[Push, ...]
 
 
 def erp_stock_changed(reports: Sequence[StockReport], *, uow: UnitOfWork,

@@ -161,7 +161,8 @@ def test_verify_reports_each_planted_fault_and_nothing_else(worlds, capsys):
     assert code == 1, err
     assert lines[:-1] == [
         "sku=CLOSED item_id=MLA900006 variation_id=: the item is closed (ML says "
-        "status=closed)",
+        "status=closed); stranded: its SKU is now sold by MLA900007 (a User Products "
+        "migration or a re-listing): `mappings discover main` proposes the new rows",
         "sku=GHOST item_id=MLA999999 variation_id=: the item does not exist (ML says 404 "
         "resource not found)",
         "warning: sku=NOSKU item_id=MLA900001 variation_id=: ML has no SKU on this listing "
@@ -179,10 +180,13 @@ def test_verify_reports_each_planted_fault_and_nothing_else(worlds, capsys):
     assert lines[-1] == (f"verified {rows} rows over {ITEMS + 5} items: 6 problems, "
                          "1 warnings (1 inactive rows not checked)")
     calls = item_calls(sandbox)
-    # One multiget per 20 distinct items, nothing else: no GET /items/{id} per row.
-    assert {c["path"] for c in calls} == {"/items"}
-    assert len(calls) == math.ceil((ITEMS + 5) / 20)
-    assert all(len(c["query"]["ids"].split(",")) <= 20 for c in calls)
+    # One multiget per 20 distinct items, no GET /items/{id} per row; one search by SKU for
+    # the closed item (what replaces it).
+    assert {c["path"] for c in calls} == {"/items", f"/users/{SELLER}/items/search"}
+    multigets = [c for c in calls if c["path"] == "/items"]
+    assert len(calls) - len(multigets) == 1
+    assert len(multigets) == math.ceil((ITEMS + 5) / 20)
+    assert all(len(c["query"]["ids"].split(",")) <= 20 for c in multigets)
 
     code, out, _ = run(connector, capsys, "mappings", "verify", "main", "--json")
     report = json.loads(out)

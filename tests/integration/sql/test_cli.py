@@ -51,14 +51,15 @@ def test_apply_dry_run_apply_export_reapply(cli: Any, engine: Engine, tmp_path: 
     before = snapshot(engine)
     code, out, _ = cli("mappings", "apply", str(EXAMPLE_CSV), "--dry-run", capsys=capsys)
     assert code == 0
-    assert "mappings: 6 added, 0 changed, 0 removed" in out and "dry run" in out
+    assert "mappings: 10 added, 0 changed, 0 removed" in out and "dry run" in out
     assert snapshot(engine) == before
 
     code, out, _ = cli("mappings", "apply", str(EXAMPLE_CSV), capsys=capsys)
     assert code == 0 and "applied" in out
     uow = SqlAlchemyUnitOfWork(make_session_factory(engine))
     with uow:
-        assert [a.name for a in uow.accounts.list()] == ["demo"]
+        assert [a.name for a in uow.accounts.list()] == ["demo", "up"]
+        assert [s.store_id for s in uow.accounts.get("up").stores] == ["70001", "70002"]
         assert "MUG-01-X2" in uow.mappings.kits()
         row = uow.mappings.row_for_listing(Listing("demo", "MLA1000000004"))
         assert row is not None and (row.safety_stock, row.max_quantity) == (2, 30)
@@ -155,9 +156,11 @@ def test_config_accounts_and_cli_accounts_share_one_table(
     assert cli("mappings", "apply", str(EXAMPLE_CSV), capsys=capsys)[0] == 0
     code, out, _ = cli("accounts", "list", "--json", capsys=capsys)
     assert code == 0
-    [demo] = json.loads(out)
+    demo, up = json.loads(out)
     assert demo["warehouses"] == ["main"]  # from connector.toml
     assert demo["connected"]  # the token from `accounts add` is kept
+    assert up["stores"] == {"central": "70001", "norte": "70002"}
+    assert up["model"] == "unknown"  # not read from ML yet (`accounts list --refresh`)
 
 
 def test_an_unmigrated_database_is_a_one_line_error(
@@ -175,11 +178,11 @@ def test_adding_a_token_after_apply_keeps_the_configured_warehouses(
     assert cli("mappings", "apply", str(EXAMPLE_CSV), capsys=capsys)[0] == 0
     assert cli("accounts", "add", "demo", "--user-id", "123456789", "--site", "MLA",
                "--refresh-token", "TG-1", capsys=capsys)[0] == 0
-    [demo] = json.loads(cli("accounts", "list", "--json", capsys=capsys)[1])
+    demo, _up = json.loads(cli("accounts", "list", "--json", capsys=capsys)[1])
     assert demo["warehouses"] == ["main"] and demo["connected"]
     assert cli("accounts", "add", "demo", "--user-id", "123456789", "--site", "MLA",
                "--warehouse", "north", capsys=capsys)[0] == 0
-    [demo] = json.loads(cli("accounts", "list", "--json", capsys=capsys)[1])
+    demo, _up = json.loads(cli("accounts", "list", "--json", capsys=capsys)[1])
     assert demo["warehouses"] == ["north"]
 
 

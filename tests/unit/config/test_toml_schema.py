@@ -45,7 +45,7 @@ TYPOS = [
     ("\n[pricing.defaults]\nmin_markup = 1\n", "23:1", "unknown table [pricing.defaults] "
      "(known: default, listing, sku)"),
     ("\n[accounts.other]\nuser_id = 2\nsite_id = \"MLB\"\nwarehouse = [\"x\"]\n", "26:1",
-     "unknown key 'warehouse' in [accounts.other] (known: nickname, site_id, user_id, "
+     "unknown key 'warehouse' in [accounts.other] (known: nickname, site_id, stores, user_id, "
      "warehouses)"),
     ('\n[kits."KIT-2"]\ncomponents = { "A" = 1 }\nunits = 2\n', "25:1",
      "unknown key 'units' in [kits.KIT-2] (known: components)"),

@@ -267,3 +267,22 @@ class TestTolerance:
         n = parse_notification({"topic": "public_offers", "resource": "/x/1", "user_id": "42",
                                 "recieved": "2024-05-01T10:00:00.000Z"})
         assert n.user_id == 42 and n.received == datetime(2024, 5, 1, 10, tzinfo=UTC)
+
+
+class TestUserProducts:
+    def test_an_order_line_names_the_node_its_units_leave_from(self) -> None:
+        line = {"item": {"id": "MLA1"}, "quantity": 1, "unit_price": 1,
+                "stock": {"store_id": "70001", "node_id": "ARP70001"}}
+        order = parse_order({"id": 1, "status": "paid", "date_created": "2024-01-01T00:00:00Z",
+                             "order_items": [line, {**line, "stock": {"node_id": "../x"}},
+                                             {**line, "stock": None}]}, "main")
+        assert [x.origin_node for x in order.lines] == ["ARP70001", None, None]
+
+    def test_the_documented_up_stock_and_its_version(self) -> None:
+        from adapters.ml_api.user_products import _stock
+
+        stock = _stock(load("user_product_stock_seller_warehouse_ml_doc.json"), "12", "GET")
+        assert stock.version == 12 and stock.user_product_id == "MLAU123456789"
+        assert stock.store_quantity("9876543") == 15
+        with pytest.raises(MarketplaceRejected, match="x-version"):
+            _stock(load("user_product_stock_seller_warehouse_ml_doc.json"), None, "GET")
