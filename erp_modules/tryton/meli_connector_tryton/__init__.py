@@ -1,0 +1,1 @@
+"""The connector's Tryton module; trytond registers its classes from ``tryton.cfg``."""
