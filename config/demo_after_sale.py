@@ -50,7 +50,7 @@ def after_the_sale(story: Story, order_id: int) -> list[str]:
         tracking = shipment["tracking_number"] or "no tracking number yet"
         say(f"   ERP feed: order.shipping {shipment['status']} "
             f"({shipment['substatus'] or '-'}, {shipment['logistic_type']}, {tracking}) for "
-            f"order {event['order_id']}, to {shipment['receiver']['name']}")
+            f"order {event['order_ids'][0]}, to {shipment['receiver']['name']}")
     statuses = [e["shipment"]["status"] for e in _feed(story, "order.shipping")
                 if e["shipment"]["id"] == shipment_id]
     expect(statuses == ["handling", "ready_to_ship"], f"handling then ready_to_ship, got "

@@ -1,8 +1,9 @@
 """The JSON of the feed's ``order.shipping`` and ``question.*`` events (CONTRACT §5).
 
 Every event has the contract's keys (``id``, ``type``, ``order_id``, ``account``,
-``order``), so a reader written for the order events can skip these by ``type``:
-``order`` is null in them (and ``order_id`` in a question's)."""
+``order``); ``order_id`` and ``order`` name an order event's subject and are null in these,
+which carry theirs in ``shipment`` (with its orders in ``order_ids``) or ``question``. So an
+ERP module that picks its events by ``order_id`` sees exactly the order events it always did."""
 
 from datetime import datetime
 from typing import Any
@@ -29,8 +30,9 @@ def shipping_event_json(event: ShippingEvent) -> dict[str, Any]:
     receiver = shipment.receiver
     return {
         "id": event.id, "type": event.type.value, "account": event.account,
-        "order_id": event.order_ids[0] if event.order_ids else shipment.order_id,
-        "order": None, "order_ids": list(event.order_ids), "pack_id": event.pack_id,
+        "order_id": None, "order": None,
+        "order_ids": list(event.order_ids or ([shipment.order_id] if shipment.order_id else [])),
+        "pack_id": event.pack_id,
         "shipment": {
             "id": shipment.id, "status": shipment.status, "substatus": shipment.substatus,
             "logistic_type": shipment.logistic_type.value, "ml_logistic_type": shipment.logistic,

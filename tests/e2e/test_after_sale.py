@@ -25,7 +25,7 @@ def test_a_sale_goes_through_its_shipping_states_and_its_label_prints(world):
                                                       "street_number": "742"}})
     shipment_id = order["shipping"]["id"]
     world.settle()
-    types = [(e["type"], e.get("order_id")) for e in world.events()]
+    types = [(e["type"], e["order_id"] or e["order_ids"][0]) for e in world.events()]
     assert types == [("order.created", order["id"]), ("order.paid", order["id"]),
                      ("order.shipping", order["id"])]  # the order first, then its shipment
     first = world.events("order.shipping")[0]
