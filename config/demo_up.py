@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from config.commands.demo import expect, table
+from config.demo_story import expect, table
 from connector_core.domain.commands import RefreshUserProducts
 
 if TYPE_CHECKING:
-    from config.commands.demo import Story
+    from config.demo_story import Story
 
 ACCOUNT = "up"
 SELLER = 987654321

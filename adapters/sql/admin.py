@@ -14,14 +14,9 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.sql.base import variation_key
-from adapters.sql.repositories import (
-    SqlAccounts,
-    SqlMappings,
-    SqlPrices,
-    mapping_values,
-    policy_rows,
-)
-from adapters.sql.rows import CatalogSkuRow, KitComponentRow, MappingRowRow, PricingRuleRow
+from adapters.sql.prices import SqlPrices, policy_rows
+from adapters.sql.repositories import SqlAccounts, SqlMappings, mapping_values
+from adapters.sql.rows import CatalogSkuRow, KitComponentRow, ListingMappingRow, PricingRuleRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
@@ -65,9 +60,10 @@ class TableDiff:
                     self.pricing_removed, self.accounts_added, self.accounts_changed))
 
 
-_COLUMNS = (MappingRowRow.id, MappingRowRow.sku, MappingRowRow.account, MappingRowRow.item_id,
-            MappingRowRow.variation_id, MappingRowRow.safety_stock, MappingRowRow.max_quantity,
-            MappingRowRow.active)
+_COLUMNS = (ListingMappingRow.id, ListingMappingRow.sku, ListingMappingRow.account,
+            ListingMappingRow.item_id, ListingMappingRow.variation_id,
+            ListingMappingRow.safety_stock, ListingMappingRow.max_quantity,
+            ListingMappingRow.active)
 
 
 def _stored_rows(session: Session) -> dict[Listing, tuple[int, MappingRow]]:
@@ -141,10 +137,10 @@ def apply_admin_tables(session: Session, table: MappingTable, *,
         repo.upsert(account)
     ids = [row_id for row_id, _ in removed_ids]
     for i in range(0, len(ids), CHUNK):
-        session.execute(delete(MappingRowRow).where(MappingRowRow.id.in_(ids[i:i + CHUNK]))
+        session.execute(delete(ListingMappingRow).where(ListingMappingRow.id.in_(ids[i:i + CHUNK]))
                         .execution_options(synchronize_session=False))
     # Core executemany (not ORM bulk): the ORM splits batches wherever a row's NULLs differ.
-    table_ = MappingRowRow.metadata.tables[MappingRowRow.__tablename__]
+    table_ = ListingMappingRow.metadata.tables[ListingMappingRow.__tablename__]
     if changed:
         updates = [{"row_id": stored[new.listing][0], **mapping_values(new)}
                    for _, new in changed]

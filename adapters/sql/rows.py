@@ -63,7 +63,9 @@ class AccountRow(Base):
         return f"AccountRow(name={self.name!r}, user_id={self.user_id}, site_id={self.site_id!r})"
 
 
-class MappingRowRow(Base):
+class ListingMappingRow(Base):
+    """A row of the mapping table: which SKU one listing sells, with its limits."""
+
     __tablename__ = "mapping_rows"
     __table_args__ = (
         UniqueConstraint("account", "item_id", "variation_id", name="uq_mapping_rows_listing"),

@@ -15,13 +15,13 @@ from adapters.sql.after_sale import SqlQuestions, SqlShipments
 from adapters.sql.erp_feed import SqlErpFeed
 from adapters.sql.inbox import SqlInbox
 from adapters.sql.job_ledger import SqlJobLedger
+from adapters.sql.prices import SqlPrices
 from adapters.sql.repositories import (
     SqlAccounts,
     SqlAudit,
     SqlCheckpoints,
     SqlMappings,
     SqlOrders,
-    SqlPrices,
     SqlStock,
 )
 from adapters.sql.user_products import SqlUserProducts

@@ -90,6 +90,13 @@ def _worker(args: argparse.Namespace) -> int:
         connector.runtime.start_scheduler()
         connector.runtime.start_relay()
     worker = SimpleWorker([queue], connection=connector.redis, serializer="json")
+    if args.burst:
+        # The ledger, not the queue, knows what is left to do: run it here and now, then let
+        # rq empty its queue (copies of jobs already run, which it skips).
+        ran, failed = connector.jobs.drain()
+        print(f"drained: {ran} job(s) run, {failed} failed and wait for their retry"
+              f"{' (meli-connector jobs failed lists dead letters)' if failed else ''}",
+              file=sys.stderr, flush=True)
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     return 0
 
@@ -171,7 +178,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser("worker", help="an RQ worker for the connector's jobs (needs REDIS_URL)")
-    p.add_argument("--burst", action="store_true", help="drain the queue and exit")
+    p.add_argument("--burst", action="store_true",
+                   help="run every waiting job (also those held back by the push window) "
+                        "and the jobs they create, then exit")
     p.set_defaults(handler=_worker)
 
     p = sub.add_parser("sync", help="push what the ERP's current state says, now")

@@ -13,6 +13,8 @@ task queue only carries jobs to runners:
   dead runner, and :meth:`JobRuntime.recover_dead_runners` (every relay, every few seconds)
   queues its job again. So a runner's death delays its job by about ``lease_seconds`` plus
   half of it, whatever the job timeout is.
+- :meth:`JobRuntime.drain` runs every waiting job here and now, held back or not, until
+  none is left that this call has not tried (``worker --burst``).
 - :meth:`JobRuntime.sweep` re-queues jobs whose runner died, jobs never queued (the queue
   was down), and jobs the queue forgot (Redis restarted empty). Dead letters stay out.
 
@@ -28,7 +30,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from connector_core.domain.commands import Command
-from connector_core.domain.jobs import StoredJob
+from connector_core.domain.jobs import StoredJob, is_dead_letter
 from connector_core.ports.clock import Clock
 from connector_core.ports.jobs import JobLedgerSession
 from connector_core.ports.locks import Locks
@@ -146,6 +148,30 @@ class JobRuntime:
         return sent
 
     # --- running --------------------------------------------------------------------------
+
+    def drain(self) -> tuple[int, int]:
+        """Run every waiting job in this process until none is left that this call has not
+        tried: jobs never queued, jobs held back by the push window (a drain is "do it
+        now"), and the jobs those create. Jobs another runner holds are not waited for, dead
+        letters are left to the operator, and a job that fails here waits for its retry as
+        usual (it is not tried twice in one drain). Returns (jobs run, jobs failed)."""
+        tried: set[int] = set()
+        ran = failed = 0
+        while True:
+            with self.ledger as uow:
+                waiting = uow.jobs.waiting(limit=len(tried) + DISPATCH_BATCH)
+            batch = [job for job in waiting
+                     if job.id not in tried and not is_dead_letter(job.attempts)]
+            if not batch:
+                return ran, failed
+            for job in batch:
+                tried.add(job.id)
+                try:
+                    log.info("%s", self.run(job.command))
+                    ran += 1
+                except Exception as exc:
+                    failed += 1
+                    log.warning("%s failed (%s); it waits for its retry", job.dedup_key, exc)
 
     def run(self, command: Command) -> str:
         """Claim the command's job, run it, and complete (or release) it.

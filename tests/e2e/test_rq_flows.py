@@ -37,10 +37,12 @@ TABLE = MappingTable(
      MappingRow("B", Listing("main", "MLA2", 22)), MappingRow("KIT", Listing("main", "MLA3"))],
     [Kit("KIT", {"A": 2, "B": 1})])
 JOB_TIMEOUT = 4
+ERP_TOKEN = "erp-token-0123456789"
 
 
 class World:
-    def __init__(self, tmp: Path, db_url: str, redis_url: str, sandbox) -> None:
+    def __init__(self, tmp: Path, db_url: str, redis_url: str, sandbox,
+                 extra_config: str = "") -> None:
         self.sandbox = sandbox
         config = tmp / "connector.toml"
         config.write_text(f"""
@@ -51,12 +53,12 @@ queue_name = "e2e-{os.getpid()}-{time.time_ns()}"
 job_timeout_seconds = {JOB_TIMEOUT}
 sweep_interval_seconds = 1
 reconcile_interval_minutes = 60
-""")
+{extra_config}""")
         self.env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
                     "ML_API_URL": sandbox.url, "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
                     "ML_CLIENT_SECRET": "shh",
                     "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
-                    "CONNECTOR_CONFIG": str(config)}
+                    "CONNECTOR_CONFIG": str(config), "ERP_API_TOKEN": ERP_TOKEN}
         self.connector = Connector(Settings.load(self.env))
         upgrade(self.connector.engine)
         with self.connector.uow as uow:
@@ -121,10 +123,20 @@ reconcile_interval_minutes = 60
 
 @pytest.fixture
 def world(tmp_path, private_redis):
+    yield from _world(tmp_path, private_redis)
+
+
+@pytest.fixture
+def windowed_world(tmp_path, private_redis):
+    """Pushes held back by a 30 s push window, and no long-running worker."""
+    yield from _world(tmp_path, private_redis, "push_delay_seconds = 30\n")
+
+
+def _world(tmp_path, private_redis, extra_config=""):
     sandbox = start_sandbox()
     httpx.post(f"{sandbox.url}/_sandbox/seed", json=SEED).raise_for_status()
     with fresh_postgres_database(database_url()) as db_url:
-        world = World(tmp_path, db_url, private_redis.url, sandbox)
+        world = World(tmp_path, db_url, private_redis.url, sandbox, extra_config)
         world.redis = private_redis
         try:
             yield world
@@ -132,6 +144,35 @@ def world(tmp_path, private_redis):
             world.stop_workers()
             world.connector.close()
             sandbox.stop()
+
+
+def burst(world: World) -> str:
+    """``meli-connector worker --burst``, as an operator's script runs it."""
+    done = subprocess.run([sys.executable, "-m", "config.cli", "worker", "--burst"],
+                          env=world.env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def test_worker_burst_drains_an_erp_report_and_a_notification_before_it_returns(
+        windowed_world):
+    world = windowed_world
+    answer = world.web.post("/erp/stock", headers={"Authorization": f"Bearer {ERP_TOKEN}"},
+                            json={"updates": [{"sku": "A", "quantity": 10},
+                                              {"sku": "B", "quantity": 4}]})
+    assert answer.status_code == 202
+    assert world.figures() == (1, 1, 1, 9, 1)  # held back by the push window
+    said = burst(world)
+    assert world.figures() == (10, 10, 4, 9, 4)  # on ML when the command returned
+    assert ", 0 failed" in said
+
+    order_id = world.order("MLA1", 3)
+    assert world.notify(order_id) == 200
+    burst(world)
+    assert world.figures() == (7, 7, 4, 9, 3)
+    assert world.events() == [(order_id, "order.created"), (order_id, "order.paid")]
+    assert world.idle()
 
 
 def test_a_sale_moves_every_listing_and_five_duplicates_hold_once(world):

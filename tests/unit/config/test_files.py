@@ -206,17 +206,17 @@ def test_the_limits_are_the_database_columns() -> None:
         ErpPriceRow,
         HoldRow,
         KitComponentRow,
-        MappingRowRow,
+        ListingMappingRow,
         StockReportRow,
     )
 
     def length(row: type, column: str) -> int:
         return int(row.__table__.c[column].type.length)  # type: ignore[attr-defined]
 
-    skus = [(MappingRowRow, "sku"), (KitComponentRow, "kit_sku"),
+    skus = [(ListingMappingRow, "sku"), (KitComponentRow, "kit_sku"),
             (KitComponentRow, "component_sku"), (CatalogSkuRow, "sku"),
             (StockReportRow, "sku"), (HoldRow, "sku"), (ErpPriceRow, "sku")]
-    names = [(MappingRowRow, "item_id"), (MappingRowRow, "account"), (AccountRow, "name"),
+    names = [(ListingMappingRow, "item_id"), (ListingMappingRow, "account"), (AccountRow, "name"),
              (StockReportRow, "warehouse")]
     assert {length(row, column) for row, column in skus} == {MAX_SKU_LENGTH}
     assert {length(row, column) for row, column in names} == {MAX_NAME_LENGTH}

@@ -228,3 +228,47 @@ def test_a_live_runner_renews_its_claim_and_its_lock_while_the_job_runs(uow, clo
     assert jobs.run(PushItem("main", "MLA1")).endswith("ok")
     assert locks.renewed[:2] == ["job:push-main-MLA1"] * 2
     assert seen == [clock.now()], "the claim counts from the last heartbeat"
+
+
+class SpawningHandlers(Handlers):
+    """A sale's order job creates the pushes it causes, as the real one does."""
+
+    def __init__(self, uow: FakeUnitOfWork, clock: FixedClock) -> None:
+        super().__init__()
+        self.uow, self.clock = uow, clock
+
+    def __call__(self, command: Command) -> str:
+        outcome = super().__call__(command)
+        if isinstance(command, SyncOrder):
+            add(self.uow, PushItem("main", "MLA2"),
+                not_before=self.clock.now() + timedelta(seconds=30))
+        return outcome
+
+
+def test_a_drain_runs_held_back_jobs_and_the_jobs_they_create_then_stops(uow, clock):
+    handlers = SpawningHandlers(uow, clock)
+    handlers.failing.add("push-main-MLA9")
+    jobs = runtime(uow, clock, handlers)
+    later = clock.now() + timedelta(seconds=30)  # the push window
+    add(uow, PushItem("main", "MLA1"), PushItem("main", "MLA9"), not_before=later)
+    add(uow, SyncOrder("main", 7))
+    add(uow, PushItem("main", "MLA5"))
+    with uow:  # a job another runner holds is not waited for
+        uow.jobs.claim(dedup_key="push-main-MLA5")
+        uow.commit()
+
+    assert jobs.drain() == (3, 1)
+    assert [c.dedup_key for c in handlers.ran] == ["push-main-MLA1", "order-main-7",
+                                                   "push-main-MLA2"]
+    with uow:  # what is left: the failed job, waiting for its retry, and the held one
+        assert sorted(j.dedup_key for j in uow.jobs.waiting()) == ["push-main-MLA9"]
+    assert jobs.drain() == (0, 1)  # a new drain tries the failed job again
+
+
+def test_a_drain_leaves_dead_letters_to_the_operator(uow, clock, handlers):
+    handlers.failing.add("push-main-MLA1")
+    jobs = runtime(uow, clock, handlers)
+    add(uow, PushItem("main", "MLA1"))
+    for _ in range(MAX_ATTEMPTS):
+        jobs.drain()
+    assert jobs.drain() == (0, 0)
