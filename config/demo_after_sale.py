@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from config.commands.demo import SELLER, Story, expect
+from config.demo_story import SELLER, Story, expect
 from erp_bridge.payloads import event_json
 
 QUESTION = "Hola, ¿hacen envíos a Rosario?"
