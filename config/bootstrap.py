@@ -28,8 +28,10 @@ from adapters.ml_api.user_products import MlUserProducts
 from adapters.redis_locks import RedisLocks
 from adapters.rq_queue import RqDeadLetters, RqTaskQueue
 from adapters.sql.admin import SqlAdminTables
+from adapters.sql.call_counts import SqlCallCounter
 from adapters.sql.dead_letters import SqlDeadLetters
 from adapters.sql.engine import is_transient, make_engine, make_session_factory
+from adapters.sql.listing_titles import SqlListingTitles
 from adapters.sql.locks import SqlLocks
 from adapters.sql.oauth_states import SqlOAuthStates
 from adapters.sql.pg_intake import PostgresIntake
@@ -38,6 +40,7 @@ from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from config.after_sale_jobs import after_sale_gateway, answer_rules
 from config.runtime import Runtime
 from config.settings import ML_API_URL, Settings
+from config.title_gateway import TitleNotingGateway
 from connector_core.domain.commands import Command
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import MAX_ATTEMPTS
@@ -130,7 +133,15 @@ class Connector:
                             timeout=self.settings.ml_timeout_seconds,
                             headers={"Accept": "application/json",
                                      "User-Agent": "meli-erp-connector"},
-                            event_hooks={"response": [count_ml_call]})
+                            event_hooks={"response": [count_ml_call, self._count_call]})
+
+    def _count_call(self, response: httpx.Response) -> None:
+        self.call_counts.observe(response.request.url.path, response.status_code)
+
+    @cached_property
+    def call_counts(self) -> SqlCallCounter:
+        """ML calls per minute, stored for the console's chart."""
+        return SqlCallCounter(self.engine, self.clock.now)
 
     @cached_property
     def ml(self) -> MlApi:
@@ -149,14 +160,16 @@ class Connector:
 
     @property
     def gateway(self) -> MarketplaceGateway:
-        if self._gateway is None:
-            self._gateway = self.ml.gateway
+        if self._gateway is None:  # noting titles for the console's search
+            self._gateway = TitleNotingGateway(self.ml.gateway,
+                                               SqlListingTitles(self.engine, self.clock.now))
         return self._gateway
 
     @property
     def user_products(self) -> UserProductsGateway | None:
         """ML's User Products endpoints (None with a gateway given by a test: classic only)."""
-        if self._gateway is None or isinstance(self._gateway, HttpxMercadoLibreGateway):
+        if self._gateway is None or isinstance(self._gateway, HttpxMercadoLibreGateway
+                                               | TitleNotingGateway):
             return MlUserProducts(self.ml.gateway.transport)
         return None
 
@@ -246,6 +259,8 @@ class Connector:
         return health.check(self.engine, self.redis)
 
     def close(self) -> None:
+        if "call_counts" in self.__dict__:
+            self.call_counts.flush()
         if "http" in self.__dict__:
             self.http.close()
         if "redis" in self.__dict__ and self.redis is not None:

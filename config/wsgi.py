@@ -4,7 +4,9 @@ from flask import Flask
 
 from config import jobs
 from config.bootstrap import Connector
+from config.console import console_services
 from webhook_app import WebhookServices, WebhookSettings, create_app
+from webhook_app.console import install_console
 
 
 def make_app(connector: Connector) -> Flask:
@@ -17,7 +19,11 @@ def make_app(connector: Connector) -> Flask:
             application_id=settings.application_id, erp_api_token=settings.erp_api_token,
             max_body_bytes=settings.max_body_bytes, allowed_ips=settings.allowed_ips,
             trusted_proxy_networks=settings.trusted_proxy_networks))
-    return create_app(services)
+    app = create_app(services)
+    console = console_services(connector)
+    if console is not None:
+        install_console(app, console)
+    return app
 
 
 def __getattr__(name: str) -> Flask:

@@ -58,6 +58,7 @@ class AccountRow(Base):
     token_scope: Mapped[str] = mapped_column(Text, default="")
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    token_refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last stored
 
     def __repr__(self) -> str:  # never the tokens
         return f"AccountRow(name={self.name!r}, user_id={self.user_id}, site_id={self.site_id!r})"
@@ -367,4 +368,39 @@ class MlListingRow(Base):
     sku: Mapped[str | None] = mapped_column(String(128))
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     migrated_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MlCallMinuteRow(Base):
+    """ML calls answered in one minute, by kind (``api``, ``oauth``) and HTTP status."""
+
+    __tablename__ = "ml_call_minutes"
+
+    minute: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsoleActionRow(Base):
+    """One action an operator took in the console, with what came of it."""
+
+    __tablename__ = "console_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    operator: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(Text)
+
+
+class ListingTitleRow(Base):
+    """An item's title as ML last showed it (the console searches titles here)."""
+
+    __tablename__ = "listing_titles"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -119,7 +119,8 @@ class SqlTokenStore:
                     access_token_enc=self._fernet.encrypt(tokens.access_token.encode()).decode(),
                     refresh_token_enc=self._fernet.encrypt(tokens.refresh_token.encode()).decode(),
                     token_expires_at=tokens.expires_at, token_user_id=tokens.user_id,
-                    token_scope=tokens.scope, revoked_reason=None, revoked_at=None)
+                    token_scope=tokens.scope, revoked_reason=None, revoked_at=None,
+                    token_refreshed_at=datetime.now(UTC))
                 .execution_options(synchronize_session=False))
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise UnknownAccount(f"unknown account {account!r}")

@@ -33,10 +33,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from config import jobs
     from config.bootstrap import build
+    from config.console import console_services
     from config.wsgi import make_app
 
     connector = _connector()
     settings = connector.settings
+    console_services(connector)  # a bad CONSOLE_OPERATORS is said now, in one line
     if settings.secret_key:  # a wrong key is said now, not by every job that needs a token
         from config.connecting import database_errors
 

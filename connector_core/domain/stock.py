@@ -102,6 +102,10 @@ class StockView:
             (counting if hold.counts(self._latest.get(hold.sku)) else settled).append(hold)
         return counting, settled
 
+    def reports(self, sku: str) -> list[StockReport]:
+        """The SKU's latest report from every warehouse (all of them, sold from or not)."""
+        return list(self._reports.get(sku, ()))
+
     def latest_report_at(self, sku: str) -> datetime | None:
         return self._latest.get(sku)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from attrs import frozen
 
+from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditEntry, AuditOutcome
 from connector_core.domain.commands import PushItem
 from connector_core.domain.errors import MarketplaceNotFound, MarketplaceRejected, UnknownAccount
@@ -62,7 +63,11 @@ def cost_of(sku: str, prices: Mapping[str, ErpPrice], kits: KitCatalog) -> Decim
 
 
 @frozen
-class _Plan:
+class PushPlan:
+    """What a push of an item's mapped ``rows`` computes from before it reads ML: rule 1's
+    figure per variation (``view`` holds the reports and holds behind them) and the inputs
+    of the price decision. The console's explanation reads the same plan."""
+
     rows: tuple[MappingRow, ...]
     quantities: dict[int | None, int]
     unknown: tuple[str, ...]
@@ -70,9 +75,31 @@ class _Plan:
     policy: PricingPolicy
     competitor: dict[Listing, Decimal]
     kits: KitCatalog
+    view: StockView
 
 
-def _price_decision(plan: _Plan, item: MarketItem) -> PriceDecision:
+def plan_push(uow: UnitOfWork, account: Account, rows: tuple[MappingRow, ...]) -> PushPlan:
+    """Read (inside the caller's ``with uow:``) what rules 1 and 6 need for ``rows``."""
+    kits = uow.mappings.kits()
+    leaves = {leaf for r in rows for leaf in kits.leaf_units(r.sku)}
+    view = StockView(uow.stock.reports_for(leaves), uow.stock.holds_for_skus(leaves), kits)
+    quantities: dict[int | None, int] = {}
+    unknown = []
+    for row in rows:
+        figure = view.published(row, account.warehouses)
+        if figure is None:
+            unknown.append(f"{row.listing}: no ERP stock report for {row.sku} yet")
+        else:
+            quantities[row.listing.variation_id] = figure
+    price_skus = {r.sku for r in rows} | {c for r in rows for c in kits.leaf_units(r.sku)}
+    return PushPlan(rows=rows, quantities=quantities, unknown=tuple(unknown),
+                    prices=uow.prices.erp_prices(price_skus), policy=uow.prices.policy(),
+                    competitor=dict(uow.prices.competitor_prices([r.listing for r in rows])),
+                    kits=kits, view=view)
+
+
+def price_decision(plan: PushPlan, item: MarketItem) -> PriceDecision:
+    """Rule 6 for the item as ML shows it (one price for all its variations)."""
     decisions = []
     for row in plan.rows:
         rule = plan.policy.rule_for(row.sku, row.listing)
@@ -134,22 +161,7 @@ def push_item(cmd: PushItem, *, uow: UnitOfWork, marketplace: MarketplaceGateway
         rows = tuple(r for r in uow.mappings.rows_for_item(cmd.account, cmd.item_id) if r.active)
         if not rows:
             return PushResult(outcome=None, problems=("no active mapping for this item",))
-        kits = uow.mappings.kits()
-        leaves = {leaf for r in rows for leaf in kits.leaf_units(r.sku)}
-        view = StockView(uow.stock.reports_for(leaves), uow.stock.holds_for_skus(leaves), kits)
-        quantities: dict[int | None, int] = {}
-        unknown = []
-        for row in rows:
-            figure = view.published(row, account.warehouses)
-            if figure is None:
-                unknown.append(f"{row.listing}: no ERP stock report for {row.sku} yet")
-            else:
-                quantities[row.listing.variation_id] = figure
-        price_skus = {r.sku for r in rows} | {c for r in rows for c in kits.leaf_units(r.sku)}
-        plan = _Plan(rows=rows, quantities=quantities, unknown=tuple(unknown),
-                     prices=uow.prices.erp_prices(price_skus), policy=uow.prices.policy(),
-                     competitor=dict(uow.prices.competitor_prices([r.listing for r in rows])),
-                     kits=kits)
+        plan = plan_push(uow, account, rows)
 
     def audit(outcome: AuditOutcome, reason: str, item: MarketItem | None,
               update: ItemUpdate | None, response: dict[str, Any] | None = None) -> None:
@@ -171,7 +183,7 @@ def push_item(cmd: PushItem, *, uow: UnitOfWork, marketplace: MarketplaceGateway
     if item.status not in ("active", "paused"):
         audit(AuditOutcome.SKIPPED, f"item is {item.status} on ML; not modifiable", item, None)
         return PushResult(outcome=AuditOutcome.SKIPPED, problems=(f"item is {item.status}",))
-    decision = _price_decision(plan, item)
+    decision = price_decision(plan, item)
     update, unmappable = plan_item_update(
         item, plan.quantities, decision.price if decision.publish else None)
     problems = [*plan.unknown, *(u.message for u in unmappable)]
