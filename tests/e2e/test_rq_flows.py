@@ -180,10 +180,10 @@ def test_a_sale_moves_every_listing_and_five_duplicates_hold_once(world):
     world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
                                                   {"sku": "B", "quantity": 4}])
-    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 60, "the first publication")
     order_id = world.order("MLA1", 3)
     assert {world.notify(order_id, "same") for _ in range(5)} == {200}
-    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 20, "the sale to move the others")
+    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 60, "the sale to move the others")
     assert world.held(order_id) == 3
     assert world.events() == [(order_id, "order.created"), (order_id, "order.paid")]
 
@@ -192,7 +192,7 @@ def test_a_worker_killed_mid_job_has_its_job_run_again_without_holding_twice(wor
     first = world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
                                                   {"sku": "B", "quantity": 4}])
-    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 60, "the first publication")
     order_id = world.order("MLA2", 2, variation_id=21)
     httpx.post(f"{world.sandbox.url}/_sandbox/faults", json={"latency_ms": 2500})
     httpx.delete(f"{world.sandbox.url}/_sandbox/calls")
@@ -217,7 +217,7 @@ def test_notifications_answered_while_redis_is_down_are_processed_when_it_return
     world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 50},
                                                   {"sku": "B", "quantity": 50}])
-    wait_for(lambda: world.figures()[0] == 50, 20, "the first publication")
+    wait_for(lambda: world.figures()[0] == 50, 60, "the first publication")
     orders = [world.order("MLA1", 1) for _ in range(8)]
     world.stop_workers()
     world.redis.stop()
@@ -239,10 +239,10 @@ def test_cancellation_accounted_then_report_and_a_dropped_notification(world):
     world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
                                                   {"sku": "B", "quantity": 4}])
-    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 60, "the first publication")
     sold = world.order("MLA1", 3)
     assert world.notify(sold) == 200
-    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 20, "the sale to move the others")
+    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 60, "the sale to move the others")
     # The ERP accounts for the sale, then reports the shelf that includes it: 7, not 4.
     world.connector.bridge.order_accounted(sold)
     world.connector.bridge.stock_changed("A", 7)
