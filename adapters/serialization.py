@@ -14,7 +14,8 @@ from cattrs import Converter
 from cattrs.strategies import configure_tagged_union
 
 from connector_core.domain.commands import Command
-from connector_core.domain.orders import Order
+from connector_core.domain.feed import SHIPPING, FeedEvent, QuestionEvent, ShippingEvent
+from connector_core.domain.orders import ErpEvent, ErpEventType, Order
 
 
 def _make_converter() -> Converter:
@@ -48,6 +49,24 @@ def order_to_json(order: Order) -> dict[str, Any]:
 
 def order_from_json(data: dict[str, Any]) -> Order:
     return store_converter.structure(data, Order)
+
+
+def feed_event_to_json(event: FeedEvent) -> tuple[int, dict[str, Any]]:
+    """``(subject id, document)`` of an ERP feed event: for an order event its order, for
+    the others the event itself (its ``id`` is the cursor, stored apart)."""
+    if isinstance(event, ErpEvent):
+        return event.order.id, order_to_json(event.order)
+    data: dict[str, Any] = store_converter.unstructure(event)
+    data.pop("id", None)
+    return event.subject_id, data
+
+
+def feed_event_from_json(event_type: str, data: dict[str, Any], cursor: int) -> FeedEvent:
+    if event_type == SHIPPING:
+        return store_converter.structure({**data, "id": cursor}, ShippingEvent)
+    if event_type.startswith("question."):
+        return store_converter.structure({**data, "id": cursor}, QuestionEvent)
+    return ErpEvent(type=ErpEventType(event_type), order=order_from_json(data), id=cursor)
 
 
 def _default(value: object) -> object:

@@ -36,12 +36,14 @@ from adapters.sql.oauth_states import SqlOAuthStates
 from adapters.sql.pg_intake import PostgresIntake
 from adapters.sql.tokens import SqlTokenStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from config.after_sale_jobs import after_sale_gateway, answer_rules
 from config.runtime import Runtime
 from config.settings import ML_API_URL, Settings
 from config.title_gateway import TitleNotingGateway
 from connector_core.domain.commands import Command
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import MAX_ATTEMPTS
+from connector_core.ports.after_sale import AfterSaleGateway
 from connector_core.ports.clock import Clock
 from connector_core.ports.dead_letters import DeadLetters
 from connector_core.ports.inbox import NotificationIntake
@@ -50,6 +52,7 @@ from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.task_queue import TaskQueue
 from connector_core.ports.user_products import UserProductsGateway
 from connector_core.services.accounts import AccountLinking
+from connector_core.services.after_sale_handlers import with_after_sale
 from connector_core.services.dead_letters import DeadLetterList
 from connector_core.services.handlers import handler_table
 from connector_core.services.jobs import JobRuntime
@@ -65,8 +68,10 @@ class Connector:
 
     def __init__(self, settings: Settings, *, gateway: MarketplaceGateway | None = None,
                  clock: Clock | None = None, queue: TaskQueue | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None,
+                 after_sale: AfterSaleGateway | None = None) -> None:
         self.settings = settings
+        self._after_sale = after_sale
         self.clock: Clock = clock or SystemClock()
         self._gateway = gateway
         self._queue = queue
@@ -199,11 +204,15 @@ class Connector:
     @cached_property
     def jobs(self) -> JobRuntime:
         metrics = PrometheusJobMetrics()
-        handlers = up_handlers(
-            handler_table(uow=self.uow, marketplace=lambda: self.gateway, clock=self.clock,
-                          metrics=metrics),
-            uow=self.uow, marketplace=lambda: self.gateway, ups=lambda: self.user_products,
-            clock=self.clock, metrics=metrics, locks=self.locks)
+        handlers = with_after_sale(
+            up_handlers(
+                handler_table(uow=self.uow, marketplace=lambda: self.gateway,
+                              clock=self.clock, metrics=metrics),
+                uow=self.uow, marketplace=lambda: self.gateway, ups=lambda: self.user_products,
+                clock=self.clock, metrics=metrics, locks=self.locks),
+            uow=self.uow, marketplace=lambda: self.gateway,
+            after_sale=lambda: after_sale_gateway(self), clock=self.clock,
+            rules=answer_rules(self))
         return JobRuntime(ledger=self.uow, queue=self.queue, locks=self.locks,
                           clock=self.clock, handlers=handlers, metrics=metrics,
                           job_timeout_seconds=self.settings.job_timeout_seconds,
@@ -221,7 +230,8 @@ class Connector:
                                              erp_events_days=s.erp_events_retention_days),
                          sweep_interval_seconds=s.sweep_interval_seconds,
                          reconcile_interval_minutes=s.reconcile_interval_minutes,
-                         application_id=s.application_id)
+                         application_id=s.application_id,
+                         after_sale=lambda: after_sale_gateway(self))
 
     @cached_property
     def dead_letters(self) -> DeadLetterList:
@@ -241,7 +251,8 @@ class Connector:
         """The ERP's hooks (CONTRACT §6); an ERP module uses ``build(settings).bridge``."""
         return ErpBridge(lambda: self.uow, self.clock,
                          jobs_committed=self.runtime.jobs_committed,
-                         push_delay_seconds=self.settings.push_delay_seconds)
+                         push_delay_seconds=self.settings.push_delay_seconds,
+                         after_sale=lambda: after_sale_gateway(self))
 
     def health(self) -> Mapping[str, tuple[bool, str]]:
         return health.check(self.engine, self.redis)
@@ -261,6 +272,6 @@ class Connector:
 
 def build(settings: Settings | None = None, *, gateway: MarketplaceGateway | None = None,
           clock: Clock | None = None, queue: TaskQueue | None = None,
-          engine: Engine | None = None) -> Connector:
+          engine: Engine | None = None, after_sale: AfterSaleGateway | None = None) -> Connector:
     return Connector(settings or Settings.load(), gateway=gateway, clock=clock, queue=queue,
-                     engine=engine)
+                     engine=engine, after_sale=after_sale)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
+from adapters.admin_files.answer_rules import parse_answer_rules
 from adapters.admin_files.toml_file import read_toml
 from adapters.admin_files.toml_schema import schema_problems
 from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
@@ -165,6 +166,7 @@ def _file_values(path: Path, values: dict[str, Any]) -> dict[str, Any]:
     located as ``file:line:column`` (:class:`MappingInvalid`, one line)."""
     data, loc = read_toml(path)
     problems = schema_problems(data, loc)
+    problems += parse_answer_rules(data, loc)[1]
     sections = {}
     for name in ("connector", "webhook"):
         section = data.get(name, {})

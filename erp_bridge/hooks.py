@@ -7,6 +7,8 @@ Example (an Odoo addon; see ``docs/odoo.md`` for the full sketch)::
     bridge.price_changed("SKU-1", cost=100, price=180)
     bridge.order_accounted(2000003508419013)
     page = bridge.events(after=last_cursor)
+    labels = bridge.shipment_labels([40531399184], "pdf")   # .content, .content_type
+    bridge.answer_question(13000000001, "Sí, hay stock.")
 """
 
 from collections.abc import Callable, Sequence
@@ -16,14 +18,16 @@ from typing import Any
 
 from attrs import frozen
 
+from connector_core.domain.feed import FeedEvent
 from connector_core.domain.inputs import shown
 from connector_core.domain.limits import BIGINT_MAX
-from connector_core.domain.orders import ErpEvent
+from connector_core.ports.after_sale import AfterSaleGateway
 from connector_core.ports.clock import Clock
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.order_accounted import AccountedResult, order_accounted
 from connector_core.services.prices_changed import PriceChangeResult, erp_price_changed
 from connector_core.services.stock_changed import StockChangeResult, erp_stock_changed
+from erp_bridge.after_sale import AfterSaleHooks
 from erp_bridge.payloads import (
     DEFAULT_WAREHOUSE,
     invalid,
@@ -38,18 +42,21 @@ MAX_PAGE = 500
 
 @frozen
 class EventPage:
-    events: tuple[ErpEvent, ...]
+    events: tuple[FeedEvent, ...]
     next: int
 
 
-class ErpBridge:
+class ErpBridge(AfterSaleHooks):
     """The ERP's side of the connector. ``jobs_committed`` is called after each write that
-    committed jobs (it wakes the in-process dispatcher; it does nothing under RQ)."""
+    committed jobs (it wakes the in-process dispatcher; it does nothing under RQ);
+    ``after_sale`` gives the ML gateway the label and answer hooks call."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock,
                  jobs_committed: Callable[[], object] = lambda: None, *,
-                 push_delay_seconds: float = 0.0) -> None:
+                 push_delay_seconds: float = 0.0,
+                 after_sale: Callable[[], AfterSaleGateway] | None = None) -> None:
         self._uow = uow_factory
+        self._after_sale = after_sale
         self._clock = clock
         self._jobs_committed = jobs_committed
         self._push_delay = timedelta(seconds=push_delay_seconds)

@@ -10,6 +10,7 @@ from typing import Any
 
 from connector_core.domain import ids
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.feed import FeedEvent, QuestionEvent, ShippingEvent
 from connector_core.domain.inputs import (
     EARLIEST,
     LATEST,
@@ -22,9 +23,10 @@ from connector_core.domain.inputs import (
     parse_instant as read_instant,
 )
 from connector_core.domain.limits import MAX_NAME_LENGTH, MAX_SKU_LENGTH
-from connector_core.domain.orders import ErpEvent, Order
+from connector_core.domain.orders import Order
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.stock import StockReport
+from erp_bridge.after_sale_json import question_event_json, shipping_event_json
 
 MAX_BATCH = 10_000
 # Costs and prices: below a trillion, and written in at most 32 characters (the columns hold
@@ -184,6 +186,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "total_amount": _json_decimal(order.total_amount),
         "currency_id": order.currency_id,
         "buyer_id": order.buyer_id,
+        "shipping_id": order.shipping_id,
         "lines": [{
             "item_id": line.item_id,
             "variation_id": line.variation_id,
@@ -195,6 +198,11 @@ def order_json(order: Order) -> dict[str, Any]:
     }
 
 
-def event_json(event: ErpEvent) -> dict[str, Any]:
+def event_json(event: FeedEvent) -> dict[str, Any]:
+    if isinstance(event, ShippingEvent):
+        return shipping_event_json(event)
+    if isinstance(event, QuestionEvent):
+        return question_event_json(event)
     return {"id": event.id, "type": event.type.value, "order_id": event.order_id,
-            "account": event.account, "order": order_json(event.order)}
+            "account": event.account, "pack_id": event.order.pack_id,
+            "order": order_json(event.order)}

@@ -17,17 +17,21 @@ from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.audit import AuditEntry
 from connector_core.domain.commands import Command, ProcessNotification
 from connector_core.domain.errors import MarketplaceError, MarketplaceNotFound, MarketplaceRejected
+from connector_core.domain.feed import FeedEvent
 from connector_core.domain.items import ItemUpdate, MarketItem, MarketVariation
 from connector_core.domain.jobs import StoredJob, is_dead_letter
 from connector_core.domain.lanes import Lane, default_lane
 from connector_core.domain.mapping import KitCatalog, Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import InboxEntry, Notification
-from connector_core.domain.orders import ErpEvent, Order, OrderRecord
+from connector_core.domain.orders import Order, OrderRecord
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy
+from connector_core.domain.questions import QuestionRecord
+from connector_core.domain.shipments import ShipmentRecord
 from connector_core.domain.stock import Hold, StockReport
 from connector_core.domain.user_products import SellerModel
 from connector_core.ports.user_products import KnownItem
+from tests.fakes_after_sale import FakeQuestions, FakeShipments
 
 
 class FixedClock:
@@ -54,7 +58,7 @@ class Store:
     erp_prices: dict[str, ErpPrice] = field(factory=dict)
     policy: PricingPolicy = field(factory=PricingPolicy)
     competitor: dict[Listing, Decimal] = field(factory=dict)
-    events: list[ErpEvent] = field(factory=list)  # with their cursor (``id``) set
+    events: list[FeedEvent] = field(factory=list)  # with their cursor (``id``) set
     event_times: dict[int, datetime] = field(factory=dict)  # cursor -> when appended
     last_cursor: int = 0  # cursors and inbox ids are never reused, even after a purge
     last_inbox_id: int = 0
@@ -66,6 +70,9 @@ class Store:
     last_job_id: int = 0
     inbox: dict[int, InboxEntry] = field(factory=dict)
     checkpoints: dict[tuple[str, str], datetime] = field(factory=dict)
+    shipments: dict[int, ShipmentRecord] = field(factory=dict)
+    shipment_times: dict[int, datetime] = field(factory=dict)
+    questions: dict[int, QuestionRecord] = field(factory=dict)
     seller_models: dict[str, SellerModel] = field(factory=dict)
     known_items: dict[tuple[str, str], KnownItem] = field(factory=dict)
 
@@ -158,12 +165,12 @@ class FakePrices(_Repo):
 
 
 class FakeErpFeed(_Repo):
-    def append(self, event: ErpEvent) -> None:
+    def append(self, event: FeedEvent) -> None:
         self.s.last_cursor += 1
         self.s.events.append(evolve(event, id=self.s.last_cursor))
         self.s.event_times[self.s.last_cursor] = self._uow.now()
 
-    def read(self, after: int, limit: int) -> list[ErpEvent]:
+    def read(self, after: int, limit: int) -> list[FeedEvent]:
         return [e for e in self.s.events if e.id is not None and e.id > after][:limit]
 
     def purge(self, created_before: datetime, limit: int) -> int:
@@ -399,6 +406,8 @@ class FakeUnitOfWork:
         self.jobs = FakeJobs(self)
         self.inbox = FakeInbox(self)
         self.checkpoints = FakeCheckpoints(self)
+        self.shipments = FakeShipments(self)
+        self.questions = FakeQuestions(self)
         self.user_products = FakeUserProducts(self)
 
     @staticmethod
@@ -407,7 +416,8 @@ class FakeUnitOfWork:
         work = copy.copy(store)
         for name in ("accounts", "reports", "holds", "orders", "erp_prices", "competitor",
                      "inbox", "checkpoints", "event_times", "job_not_before", "waiting_jobs",
-                     "claimed_jobs", "seller_models", "known_items"):
+                     "claimed_jobs", "shipments", "shipment_times", "questions",
+                     "seller_models", "known_items"):
             setattr(work, name, dict(getattr(store, name)))
         for name in ("events", "audit", "jobs"):
             setattr(work, name, list(getattr(store, name)))

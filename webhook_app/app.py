@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from webhook_app import erp, notifications, ops
+from webhook_app import erp, erp_after_sale, notifications, ops
 from webhook_app.errors import error
 from webhook_app.metrics import NOTIFICATIONS
 from webhook_app.proxies import TrustedProxies, parse_networks
@@ -84,5 +84,6 @@ def create_app(services: WebhookServices, config: Mapping[str, Any] | None = Non
 
     app.register_blueprint(notifications.bp)
     app.register_blueprint(erp.bp)
+    app.register_blueprint(erp_after_sale.bp)
     app.register_blueprint(ops.bp)
     return app

@@ -64,6 +64,7 @@ CONNECTOR_KEYS = (
 # [webhook]: the web app's settings (also fields of Settings).
 WEBHOOK_KEYS = ("allowed_ips", "trusted_proxy_networks", "max_body_bytes")
 ACCOUNT_KEYS = ("user_id", "site_id", "warehouses", "nickname")
+ANSWER_RULE_KEYS = ("words", "hours", "text")
 RULE_KEYS = ("min_markup", "target_markup", "max_price", "max_markup", "fee_rate",
              "fixed_fee", "shipping_cost", "min_change", "undercut", "strategy")
 
@@ -86,6 +87,8 @@ SCHEMA = Table({
     "catalog": Table(_values("skus")),
     "pricing": Table({"default": _RULE, "sku": Table(each=_RULE),
                       "listing": Table(each=_RULE)}),
+    "questions": Table({"timezone": VALUE,
+                        "rules": Table(each=Table(_values(*ANSWER_RULE_KEYS)))}),
 })
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")

@@ -180,6 +180,7 @@ def order_to_domain(wire: MlOrder, account: str) -> Order:
             total_amount=wire.total_amount,
             currency_id=wire.currency_id,
             buyer_id=wire.buyer.id if wire.buyer is not None else None,
+            shipping_id=wire.shipping.id if wire.shipping is not None else None,
         )
     except (TypeError, ValueError) as exc:
         raise MlPayloadError(f"order {wire.id}: {exc}") from exc

@@ -9,9 +9,11 @@ from datetime import timedelta
 import httpx
 from attrs import frozen
 
+from adapters.ml_api.after_sale import HttpxAfterSaleGateway
 from adapters.ml_api.gateway import HttpxMercadoLibreGateway
 from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
+from adapters.ml_api.transport import MlTransport
 from connector_core.ports.clock import Clock
 from connector_core.ports.locks import Locks
 from connector_core.ports.tokens import TokenStore
@@ -22,6 +24,7 @@ class MlApi:
     oauth: MlOAuth
     gateway: HttpxMercadoLibreGateway
     limiter: SharedRateLimiter
+    after_sale: HttpxAfterSaleGateway
 
 
 def build_ml_api(client: httpx.Client, *, client_id: str, client_secret: str,
@@ -41,4 +44,5 @@ def build_ml_api(client: httpx.Client, *, client_id: str, client_secret: str,
                     limiter=limiter, timeout=timeout, refresh_margin=refresh_margin)
     gateway = HttpxMercadoLibreGateway(client, oauth, limiter, application_id=application_id,
                                        timeout=timeout)
-    return MlApi(oauth=oauth, gateway=gateway, limiter=limiter)
+    after_sale = HttpxAfterSaleGateway(MlTransport(client, oauth, limiter, timeout=timeout))
+    return MlApi(oauth=oauth, gateway=gateway, limiter=limiter, after_sale=after_sale)

@@ -11,7 +11,7 @@ token.
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import httpx
@@ -55,8 +55,10 @@ class MlTransport:
 
     def call(self, account: str, method: str, path: str, what: str, *,
              params: Mapping[str, Any] | None = None, json: Any = None,
-             headers: Mapping[str, str] | None = None) -> httpx.Response:
-        """Send one request for ``account``; ``what`` names it in errors and logs."""
+             headers: Mapping[str, str] | None = None,
+             ok: Collection[int] = (200, 201, 206)) -> httpx.Response:
+        """Send one request for ``account``; ``what`` names it in errors and logs. A status
+        in ``ok`` is returned as it came (to read an error body the caller understands)."""
         refreshed = False
         attempt = 0
         while True:
@@ -70,7 +72,7 @@ class MlTransport:
                     attempt -= 1  # a refresh is not a failed attempt
                     self._oauth.refresh(account, stale=token)
                     continue
-                if response.status_code in (200, 201, 206):
+                if response.status_code in ok:
                     return response
                 error = error_from_response(response, what)
                 if not isinstance(error, MarketplaceUnavailable):
@@ -94,8 +96,8 @@ class MlTransport:
         try:
             response = self._client.request(
                 method, path, params=params, json=json, timeout=self._timeout,
-                headers={**(headers or {}), "Authorization": f"Bearer {token}",
-                         "Accept": "application/json"})
+                headers={"Accept": "application/json", **(headers or {}),
+                         "Authorization": f"Bearer {token}"})
         except httpx.TransportError as exc:
             raise transport_error(exc, what) from exc
         log.debug("%s -> %d in %.0f ms", what, response.status_code,

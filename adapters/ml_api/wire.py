@@ -114,6 +114,7 @@ class MlOrder:
     total_amount: Decimal | None = None
     currency_id: str = ""
     buyer: MlUserRef | None = None
+    shipping: MlUserRef | None = None  # only its id
 
 
 @frozen

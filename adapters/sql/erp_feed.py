@@ -6,10 +6,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from adapters.serialization import order_from_json, order_to_json
+from adapters.serialization import feed_event_from_json, feed_event_to_json
 from adapters.sql.base import Repo, delete_batch, insert_for
 from adapters.sql.rows import ErpEventRow, OutboxSequenceRow
-from connector_core.domain.orders import ErpEvent, ErpEventType
+from connector_core.domain.feed import FeedEvent
 
 FEED_SEQUENCE = "erp_events"
 
@@ -21,14 +21,15 @@ class SqlErpFeed(Repo):
         super().__init__(session_of)
         self._now = now
 
-    def append(self, event: ErpEvent) -> None:
+    def append(self, event: FeedEvent) -> None:
         """The cursor comes from a counter row updated in this transaction: the row lock
-        makes appending transactions take cursors in the order they commit."""
+        makes appending transactions take cursors in the order they commit. The ``order_id``
+        column holds the event's subject: the order, the shipment or the question."""
         cursor = self._next_cursor()
+        subject, document = feed_event_to_json(event)
         self.session.execute(insert_for(self.session, ErpEventRow).values(
-            cursor=cursor, type=event.type.value, order_id=event.order.id,
-            account=event.order.account, order=order_to_json(event.order),
-            created_at=self._now()))
+            cursor=cursor, type=str(event.type), order_id=subject, account=event.account,
+            order=document, created_at=self._now()))
 
     def _next_cursor(self) -> int:
         bump = (update(OutboxSequenceRow).where(OutboxSequenceRow.name == FEED_SEQUENCE)
@@ -42,11 +43,10 @@ class SqlErpFeed(Repo):
             value = self.session.execute(bump).scalar_one()
         return int(value)
 
-    def read(self, after: int, limit: int) -> list[ErpEvent]:
+    def read(self, after: int, limit: int) -> list[FeedEvent]:
         stmt = (select(ErpEventRow).where(ErpEventRow.cursor > after)
                 .order_by(ErpEventRow.cursor).limit(limit))
-        return [ErpEvent(type=ErpEventType(r.type), order=order_from_json(r.order), id=r.cursor)
-                for r in self._all(stmt)]
+        return [feed_event_from_json(r.type, r.order, r.cursor) for r in self._all(stmt)]
 
     def purge(self, created_before: datetime, limit: int) -> int:
         """Retention: oldest first, through ``ix_erp_events_created_at``."""

@@ -11,6 +11,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.sql.after_sale import SqlQuestions, SqlShipments
 from adapters.sql.erp_feed import SqlErpFeed
 from adapters.sql.inbox import SqlInbox
 from adapters.sql.job_ledger import SqlJobLedger
@@ -45,6 +46,8 @@ class SqlAlchemyUnitOfWork:
         self.jobs = SqlJobLedger(self._current, now, max_attempts=max_attempts)
         self.inbox = SqlInbox(self._current, max_attempts=max_attempts)
         self.checkpoints = SqlCheckpoints(self._current)
+        self.shipments = SqlShipments(self._current, now)
+        self.questions = SqlQuestions(self._current, now)
         self.user_products = SqlUserProducts(self._current)
 
     def _current(self) -> Session:

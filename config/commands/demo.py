@@ -4,8 +4,9 @@ SQLite in a temporary directory, jobs in-process (``REDIS_URL`` is ignored), the
 sandbox on a thread, a generated ``CONNECTOR_SECRET_KEY``; the example ``connector.toml`` and
 ``mappings.csv`` shipped in the ``config`` package. Then a short story is told with
 before/after tables of the ML listings: stock published, a sale moving the other listings, the
-ERP accounting for it, a cancellation, a cost change and a rejected price; then a User
-Products seller with two warehouses gets its stock per store (``config/demo_up.py``).
+ERP accounting for it, a cancellation, a cost change and a rejected price; then the sale ships
+with its label printed, a buyer's question is answered by a rule, and a User Products seller
+with two warehouses gets its stock per store (``config/demo_up.py``).
 """
 
 import argparse
@@ -33,6 +34,9 @@ from config.demo_story import (
 
 def tell(story: Story) -> list[str]:
     """The story; returns what to put in the closing line."""
+    from config.demo_after_sale import after_the_sale
+    from connector_core.domain.orders import ErpEvent
+
     bridge = story.connector.bridge
     say = story.say
 
@@ -60,7 +64,8 @@ def tell(story: Story) -> list[str]:
         "and moves the single mug listing 12 -> 8.")
     story.show()
     events = bridge.events()
-    kinds = ", ".join(e.type.value for e in events.events if e.order_id == sold)
+    kinds = ", ".join(str(e.type) for e in events.events
+                      if isinstance(e, ErpEvent) and e.order_id == sold)
     say(f"   ERP event feed: {kinds} (once each, whatever the duplicates)")
     expect(story.quantities("MLA1000000001", "MLA1000000002") == [8, 4], "8 mugs, 4 kits")
 
@@ -74,6 +79,7 @@ def tell(story: Story) -> list[str]:
     expect(story.quantities("MLA1000000001", "MLA1000000002") == [8, 4], "8 mugs, 4 kits")
 
     _cancellation_and_prices(story)
+    after_sale = after_the_sale(story, sold)
     final = {(r[0], r[1]): r[3] for r in listings(story.sandbox, story.skus)}
     expect(final == {("MLA1000000001", ""): 8, ("MLA1000000002", ""): 4,
                      ("MLA1000000003", 180000000101): 6, ("MLA1000000003", 180000000102): 3,
@@ -81,7 +87,7 @@ def tell(story: Story) -> list[str]:
            f"every listing at its rule 1 figure, got {final}")
     from config.demo_up import tell_user_products
 
-    return [f"{len(story.shown)} listings", "2 orders (1 sold, 1 cancelled)",
+    return [f"{len(story.shown)} listings", "2 orders (1 sold, 1 cancelled)", *after_sale,
             *tell_user_products(story)]
 
 

@@ -82,5 +82,29 @@ class Reconcile:
         return f"reconcile-{self.account}"
 
 
+@frozen
+class SyncShipment:
+    """Read a shipment from ML and announce its status to the ERP (once per status)."""
+
+    account: str
+    shipment_id: int
+
+    @property
+    def dedup_key(self) -> str:
+        return f"shipment-{self.account}-{self.shipment_id}"
+
+
+@frozen
+class SyncQuestion:
+    """Read a buyer's question from ML, announce it, and answer it when a rule says so."""
+
+    account: str
+    question_id: int
+
+    @property
+    def dedup_key(self) -> str:
+        return f"question-{self.account}-{self.question_id}"
+
+
 Command = (PushItem | PushUserProduct | RefreshUserProducts | SyncOrder | ProcessNotification
-           | Reconcile)
+           | Reconcile | SyncShipment | SyncQuestion)

@@ -58,7 +58,7 @@ class Notification:
     def resource_id(self) -> str | None:
         """The id at the end of ``/orders/123`` or ``/items/MLA1``; None if the shape is odd."""
         parts = [p for p in self.resource.split("?")[0].split("/") if p]
-        if len(parts) >= 2 and parts[0] in ("orders", "items"):
+        if len(parts) >= 2 and parts[0] in ("orders", "items", "shipments", "questions"):
             return parts[1]
         return None
 

@@ -71,6 +71,7 @@ class Order:
     total_amount: Decimal | None = None
     currency_id: str = ""
     buyer_id: int | None = None
+    shipping_id: int | None = None  # the shipment (one per pack: a cart ships together)
 
     def supersedes(self, stored: "Order | None") -> bool:
         return stored is None or self.last_updated > stored.last_updated

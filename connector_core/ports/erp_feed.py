@@ -3,15 +3,15 @@
 from datetime import datetime
 from typing import Protocol
 
-from connector_core.domain.orders import ErpEvent
+from connector_core.domain.feed import FeedEvent
 
 
 class ErpFeedRepository(Protocol):
     """The ERP event feed: ``append`` assigns a strictly increasing cursor at commit order."""
 
-    def append(self, event: ErpEvent) -> None: ...
+    def append(self, event: FeedEvent) -> None: ...
 
-    def read(self, after: int, limit: int) -> list[ErpEvent]: ...
+    def read(self, after: int, limit: int) -> list[FeedEvent]: ...
 
     def purge(self, created_before: datetime, limit: int) -> int:
         """Delete up to ``limit`` events appended before ``created_before``, oldest first;

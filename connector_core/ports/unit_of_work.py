@@ -3,6 +3,7 @@
 from typing import Protocol, Self
 
 from connector_core.ports.accounts import AccountRepository
+from connector_core.ports.after_sale import QuestionRepository, ShipmentRepository
 from connector_core.ports.audit import AuditLog
 from connector_core.ports.checkpoints import CheckpointRepository
 from connector_core.ports.erp_feed import ErpFeedRepository
@@ -47,6 +48,12 @@ class UnitOfWork(Protocol):
 
     @property
     def checkpoints(self) -> CheckpointRepository: ...
+
+    @property
+    def shipments(self) -> ShipmentRepository: ...
+
+    @property
+    def questions(self) -> QuestionRepository: ...
 
     @property
     def user_products(self) -> UserProductRepository: ...

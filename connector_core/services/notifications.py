@@ -6,7 +6,14 @@ from attrs import frozen
 
 from connector_core.domain import ids
 from connector_core.domain.audit import AuditEntry, AuditOutcome
-from connector_core.domain.commands import Command, ProcessNotification, PushItem, SyncOrder
+from connector_core.domain.commands import (
+    Command,
+    ProcessNotification,
+    PushItem,
+    SyncOrder,
+    SyncQuestion,
+    SyncShipment,
+)
 from connector_core.domain.errors import MarketplaceNotFound, UnknownAccount
 from connector_core.domain.notifications import ITEM_TOPICS, ORDER_TOPICS, Notification
 from connector_core.ports.clock import Clock
@@ -43,6 +50,13 @@ def _route(notification: Notification, uow: UnitOfWork) -> Routing:
         if not uow.mappings.rows_for_item(account.name, resource_id):
             return Routing(None, f"item {resource_id} is not mapped")
         return Routing(PushItem(account.name, resource_id))
+    if notification.topic in ("shipments", "questions"):  # /shipments/{id}, /questions/{id}
+        if not ids.is_numeric_id(resource_id):
+            return Routing(None, f"unexpected {notification.topic} resource "
+                                 f"{notification.resource!r}")
+        number = ids.order_id(resource_id)
+        return Routing(SyncShipment(account.name, number) if notification.topic == "shipments"
+                       else SyncQuestion(account.name, number))
     if notification.topic in UP_TOPICS:
         command, ignored = route_up_notification(notification, account, uow)
         return Routing(command, ignored)

@@ -18,6 +18,7 @@ from connector_core.domain.orders import (
 from connector_core.domain.stock import StockView
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.affected import queue_pushes_for_skus
+from connector_core.services.shipments import link_order
 from connector_core.services.up_model import Push
 
 
@@ -75,6 +76,7 @@ def order_seen(order: Order, *, uow: UnitOfWork) -> OrderSeenResult:
         for event_type in due:
             uow.erp_feed.append(ErpEvent(type=event_type, order=order))
         uow.orders.save(evolve(record, order=order, emitted=record.emitted | set(due)))
+        link_order(order, uow)
         sold = {sku for sku in line_sku.values() if sku is not None}
         touched = sold | {h.sku for h in existing} | set(changes.skus)
         pushes = queue_pushes_for_skus(uow, touched, kits, lane=Lane.URGENT)  # a sale's

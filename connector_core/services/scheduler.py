@@ -10,10 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from connector_core.domain.commands import Reconcile
+from connector_core.ports.after_sale import AfterSaleGateway
 from connector_core.ports.clock import Clock
 from connector_core.ports.locks import Locks
 from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.unit_of_work import UnitOfWork
+from connector_core.services.after_sale_reconcile import reconcile_after_sale
 from connector_core.services.jobs import JobRuntime
 from connector_core.services.reconcile import reconcile_orders, recover_missed_notifications
 from connector_core.services.retention import (
@@ -30,14 +32,16 @@ PURGE_INTERVAL_SECONDS = 3600.0  # the retention purge's period (sooner while it
 
 
 class Scheduler:
-    """``marketplace`` is called only when ML is needed. ``application_id`` None: the
-    missed-notification feed (per application) is not read."""
+    """``marketplace`` (and ``after_sale``) are called only when ML is needed.
+    ``application_id`` None: the missed-notification feed (per application) is not read."""
 
     def __init__(self, *, uow: UnitOfWork, jobs: JobRuntime, locks: Locks, clock: Clock,
                  marketplace: Callable[[], MarketplaceGateway], retention: Retention,
                  sweep_interval_seconds: float, reconcile_interval_minutes: float,
-                 application_id: int | None) -> None:
+                 application_id: int | None,
+                 after_sale: Callable[[], AfterSaleGateway] | None = None) -> None:
         self._uow = uow
+        self._after_sale = after_sale
         self._jobs = jobs
         self._locks = locks
         self._clock = clock
@@ -84,6 +88,9 @@ class Scheduler:
                                       clock=self._clock, since=since)
             lines.append(f"{name}: orders updated since {result.since.isoformat()}: "
                          f"{result.orders_seen} seen, {len(result.orders_queued)} to apply")
+            if self._after_sale is not None:
+                lines.append(f"{name}: " + reconcile_after_sale(
+                    name, uow=self._uow, gateway=self._after_sale(), clock=self._clock))
         missed = self._recover_missed()
         lines.append("missed notifications: skipped ([connector] application_id is not set)"
                      if missed is None else f"missed notifications recovered: {missed}")

@@ -28,7 +28,11 @@ def test_the_demo_tells_the_whole_story_in_under_30_seconds(capsys, monkeypatch,
             "ERP event feed: order.created, order.paid (once each",
             "MLA1000000003  180000000101  TEE-BLK-M  4 -> 6",
             "cost_plus target 4022.99 within [3304.60, 6250.00]",
-            "price not published: floor 8218.40 is above ceiling 7000.00"):
+            "price not published: floor 8218.40 is above ceiling 7000.00",
+            "ERP feed: order.shipping ready_to_ship (ready_to_print, drop_off, SBX",
+            "-> labels.pdf",
+            "ERP feed: question.answered by rule:envios (SKU MUG-01)",
+            'ML shows the answer: "¡Hola! Sí, enviamos Taza de cerámica blanca'):
         assert line in out, line
     last = out.strip().splitlines()[-1]
     assert last.startswith("demo done in ") and "every listing matches" in last

@@ -24,6 +24,7 @@ from config.settings import Settings
 from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
+from connector_core.domain.orders import ErpEvent
 from ml_sandbox.server import start_sandbox
 from tests import processes
 from tests.e2e.conftest import SEED, SELLER, wait_for
@@ -116,7 +117,8 @@ reconcile_interval_minutes = 60
             return sum(h.units for h in uow.stock.holds_for_order(order_id))
 
     def events(self) -> list[tuple[int, str]]:
-        return [(e.order_id, e.type.value) for e in self.connector.bridge.events(limit=500).events]
+        return [(e.order_id, e.type.value) for e in self.connector.bridge.events(limit=500).events
+                if isinstance(e, ErpEvent)]
 
 
 @pytest.fixture
@@ -178,10 +180,10 @@ def test_a_sale_moves_every_listing_and_five_duplicates_hold_once(world):
     world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
                                                   {"sku": "B", "quantity": 4}])
-    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 60, "the first publication")
     order_id = world.order("MLA1", 3)
     assert {world.notify(order_id, "same") for _ in range(5)} == {200}
-    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 20, "the sale to move the others")
+    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 60, "the sale to move the others")
     assert world.held(order_id) == 3
     assert world.events() == [(order_id, "order.created"), (order_id, "order.paid")]
 
@@ -190,7 +192,7 @@ def test_a_worker_killed_mid_job_has_its_job_run_again_without_holding_twice(wor
     first = world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
                                                   {"sku": "B", "quantity": 4}])
-    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 60, "the first publication")
     order_id = world.order("MLA2", 2, variation_id=21)
     httpx.post(f"{world.sandbox.url}/_sandbox/faults", json={"latency_ms": 2500})
     httpx.delete(f"{world.sandbox.url}/_sandbox/calls")
@@ -215,7 +217,7 @@ def test_notifications_answered_while_redis_is_down_are_processed_when_it_return
     world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 50},
                                                   {"sku": "B", "quantity": 50}])
-    wait_for(lambda: world.figures()[0] == 50, 20, "the first publication")
+    wait_for(lambda: world.figures()[0] == 50, 60, "the first publication")
     orders = [world.order("MLA1", 1) for _ in range(8)]
     world.stop_workers()
     world.redis.stop()
@@ -237,10 +239,10 @@ def test_cancellation_accounted_then_report_and_a_dropped_notification(world):
     world.start_worker()
     world.connector.bridge.stock_changed(updates=[{"sku": "A", "quantity": 10},
                                                   {"sku": "B", "quantity": 4}])
-    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 20, "the first publication")
+    wait_for(lambda: world.figures() == (10, 10, 4, 9, 4), 60, "the first publication")
     sold = world.order("MLA1", 3)
     assert world.notify(sold) == 200
-    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 20, "the sale to move the others")
+    wait_for(lambda: world.figures() == (7, 7, 4, 9, 3), 60, "the sale to move the others")
     # The ERP accounts for the sale, then reports the shelf that includes it: 7, not 4.
     world.connector.bridge.order_accounted(sold)
     world.connector.bridge.stock_changed("A", 7)
@@ -261,3 +263,41 @@ def test_cancellation_accounted_then_report_and_a_dropped_notification(world):
     assert world.held(dropped) == 0
     assert [kind for order, kind in world.events() if order == dropped] == [
         "order.created", "order.paid", "order.cancelled"]
+
+
+def test_shipping_labels_and_questions_through_rq_workers(world):
+    """Issue 22 on the production shape: the after-sale jobs run in RQ worker processes."""
+    from erp_bridge.payloads import event_json
+
+    def feed(kind: str) -> list[dict]:
+        return [event_json(e) for e in world.connector.bridge.events(limit=500).events
+                if str(e.type).startswith(kind)]
+
+    def post(topic: str, resource: str, ml_id: str) -> int:
+        return world.web.post("/notifications", json={
+            "resource": resource, "user_id": SELLER, "topic": topic, "application_id": 555,
+            "_id": ml_id}).status_code
+
+    world.start_worker()
+    world.start_worker()
+    order_id = world.order("MLA1", 1)
+    assert world.notify(order_id) == 200
+    shipment_id = world.sandbox.state.orders[order_id]["shipping"]["id"]
+    wait_for(lambda: len(feed("order.shipping")) == 1, 20, "the shipment's first status")
+    httpx.post(f"{world.sandbox.url}/_sandbox/shipments/{shipment_id}/status",
+               json={"status": "ready_to_ship", "notify": False}).raise_for_status()
+    assert {post("shipments", f"/shipments/{shipment_id}", f"s-{n % 2}")
+            for n in range(4)} == {200}
+    wait_for(lambda: [e["shipment"]["status"] for e in feed("order.shipping")] == [
+        "handling", "ready_to_ship"], 20, "ready_to_ship, once")
+    label = world.connector.bridge.shipment_labels([shipment_id], "zpl2")
+    assert label.content.startswith(b"^XA")
+
+    asked = httpx.post(f"{world.sandbox.url}/_sandbox/questions", json={
+        "item_id": "MLA1", "text": "¿Tiene garantía?", "notify": False}).json()["question"]
+    assert post("questions", f"/questions/{asked['id']}", "q-1") == 200
+    wait_for(lambda: len(feed("question.")) == 1, 20, "question.received")
+    world.connector.bridge.answer_question(asked["id"], "Sí, 12 meses.")
+    assert [(e["type"], e["answered_by"]) for e in feed("question.")] == [
+        ("question.received", None), ("question.answered", "erp")]
+    wait_for(world.idle, 20, "every job done")

@@ -145,21 +145,11 @@ class InProcessClient:
 
 
 def event_dict(event: Any) -> dict[str, Any]:
-    """An event of the bridge's feed in the shape ``GET /erp/events`` answers."""
-    order = event.order
-    return {
-        "id": event.id, "type": str(getattr(event.type, "value", event.type)),
-        "order_id": order.id, "account": order.account,
-        "order": {
-            "id": order.id, "account": order.account, "status": order.status,
-            "currency_id": order.currency_id, "buyer_id": order.buyer_id,
-            "lines": [{"item_id": line.item_id, "variation_id": line.variation_id,
-                       "seller_sku": line.seller_sku, "quantity": line.quantity,
-                       "unit_price": None if line.unit_price is None
-                       else float(line.unit_price)}
-                      for line in order.lines],
-        },
-    }
+    """An event of the bridge's feed in the shape ``GET /erp/events`` answers: the
+    connector's own JSON, for order, ``order.shipping`` and ``question.*`` events alike."""
+    from erp_bridge.payloads import event_json  # noqa: PLC0415 - in-process mode only
+
+    return event_json(event)
 
 
 def client_for(mode: str, url: str | None, token: str | None) -> Client:

@@ -27,7 +27,10 @@ from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.mapping import Listing, MappingRow, MappingTable
 from connector_core.domain.notifications import ML_TOPICS
 from connector_core.domain.orders import ErpEventType, Order, OrderLine
+from connector_core.domain.questions import Question, QuestionRecord
+from connector_core.domain.shipments import Shipment, ShipmentRecord
 from tests.fakes import FakeMarketplace, FixedClock
+from tests.fakes_after_sale import FakeAfterSale
 from tests.integration.sql.conftest import KINDS, Databases, clean_engine
 
 # Requests per database in CI (about 1 s each); FUZZ_EXAMPLES=5000 for a longer hunt.
@@ -55,17 +58,29 @@ class RecordingQueue:
         self.submitted.extend(command for command, _ in jobs)
 
 
+SHIPMENT = Shipment(id=40531399184, account="main", status="ready_to_ship", last_updated=T0,
+                    substatus="ready_to_print", order_id=2195160686)
+QUESTION = Question(id=6894368802, account="main", item_id="MLA1", status="UNANSWERED",
+                    text="¿Tiene stock?", date_created=T0)
+
+
 def build(engine: Engine, url: str, *, gateway: Any = None) -> Connector:
     settings = Settings(database_url=url, erp_api_token=TOKEN, ml_client_id="1",
                         ml_client_secret="s", max_body_bytes=16 * 1024)
     return QuietConnector(settings, engine=engine, clock=FixedClock(T0),
-                          queue=RecordingQueue(), gateway=gateway or FakeMarketplace())
+                          queue=RecordingQueue(), gateway=gateway or FakeMarketplace(),
+                          after_sale=FakeAfterSale([SHIPMENT], [QUESTION]))
 
 
 def seed(connector: Connector) -> None:
+    """The account, a mapped item, and a shipment and a question the ERP was told about."""
     with connector.uow as uow:
         apply_admin_tables(uow.session, MappingTable([MappingRow("A", Listing("main", "MLA1"))]),
                            accounts=[Account("main", SELLER, "MLA")])
+        uow.shipments.save(ShipmentRecord(SHIPMENT.id, "main", (SHIPMENT.order_id,),
+                                          shipment=SHIPMENT, emitted={"ready_to_ship"}))
+        uow.questions.save(QuestionRecord(QUESTION.id, "main", QUESTION,
+                                          emitted={"question.received"}))
         uow.commit()
 
 
@@ -154,7 +169,13 @@ BODIES = st.one_of(
     st.integers(30, 12_000).map(deep),  # past the parser's recursion limit, under 16 KiB
 )
 SHAPES = {"notifications": NOTIFICATIONS, "stock": batch(STOCK), "prices": batch(PRICES),
-          "accounted": st.fixed_dictionaries({}, optional=AS_OF)}
+          "accounted": st.fixed_dictionaries({}, optional=AS_OF),
+          "answer": st.fixed_dictionaries({"text": field(st.text(max_size=2100))},
+                                          optional={"extra": JSON})}
+SHIPMENT_IDS = st.one_of(WORDS, st.just(str(SHIPMENT.id)),
+                         st.lists(st.one_of(st.just(str(SHIPMENT.id)), WORDS), max_size=60)
+                         .map(",".join))
+QUESTION_IDS = st.one_of(st.just(str(QUESTION.id)), st.just(str(QUESTION.id)), WORDS)
 CURSORS = st.one_of(st.integers(-1, 2**63 + 1).map(str), st.integers(-1, 600).map(str), WORDS)
 
 
@@ -163,12 +184,17 @@ def requests(draw: st.DrawFn) -> tuple[str, bytes, str, str]:
     """A route, and what is sent to it: mostly the shape the route expects (so that deep
     paths are reached), often anything at all."""
     route = draw(st.sampled_from(["notifications", "notifications", "stock", "prices",
-                                  "accounted", "events", "callback"]))
+                                  "accounted", "events", "callback", "labels", "answer"]))
     shaped = SHAPES.get(route)
     if shaped is not None and draw(st.integers(0, 3)):
         body = encoded(draw(shaped), draw(st.sampled_from(["ascii", "ascii", "raw"])))
     else:
         body = draw(BODIES)
+    if route == "labels":
+        return route, body, draw(SHIPMENT_IDS), draw(st.one_of(
+            st.sampled_from(["pdf", "zpl2"]), WORDS))
+    if route == "answer":
+        return route, body, draw(QUESTION_IDS), ""
     words = CURSORS if route in ("events", "accounted") else WORDS
     return route, body, draw(words), draw(words)
 
@@ -182,6 +208,13 @@ def send(client: Any, route: str, body: bytes, word: str, word2: str) -> Any:
     if route == "accounted":
         path = "/erp/orders/" + quote(word.encode("utf-8", "surrogatepass"), safe="")
         return client.post(path + "/accounted", data=body, headers={**AUTH, **json_type})
+    if route == "labels":
+        query = urlencode({"ids": word.encode("utf-8", "surrogatepass"),
+                           "format": word2.encode("utf-8", "surrogatepass")})
+        return client.get(f"/erp/shipments/labels?{query}", headers=AUTH)
+    if route == "answer":
+        path = "/erp/questions/" + quote(word.encode("utf-8", "surrogatepass"), safe="")
+        return client.post(path + "/answer", data=body, headers={**AUTH, **json_type})
     if route == "events":
         query = urlencode({"after": word.encode("utf-8", "surrogatepass"),
                            "limit": word2.encode("utf-8", "surrogatepass")})
@@ -224,6 +257,12 @@ def test_no_input_gets_a_5xx_and_every_200_is_stored_once(kind: str,
         {"topic": "orders_v2", "resource": "/orders/9", "sent": "0001-01-01T00:00:00+05:00",
          "received": "9999-12-31T23:59:59-05:00"}).encode(), "", ""))
     @example(request=("callback", b"", "TG-1", "state\x00"))
+    @example(request=("labels", b"", f"{SHIPMENT.id},{SHIPMENT.id}", "zpl2"))
+    @example(request=("labels", b"", ",".join([str(SHIPMENT.id)] * 600), "pdf"))
+    @example(request=("labels", b"", "\u00b2", "pdf"))
+    @example(request=("answer", b'{"text": "\\ud800"}', str(QUESTION.id), ""))
+    @example(request=("answer", b'{"text": "ok"}', str(QUESTION.id), ""))
+    @example(request=("answer", b'{"text": "ok"}', "\u00b2", ""))
     def post(request: tuple[str, bytes, str, str]) -> None:
         route, body, word, word2 = request
         response = send(client, route, body, word, word2)
@@ -233,7 +272,8 @@ def test_no_input_gets_a_5xx_and_every_200_is_stored_once(kind: str,
             return
         answer = response.get_json(silent=True)
         if response.status_code >= 400:
-            assert isinstance(answer, dict) and set(answer) == {"error", "message"}, answer
+            assert isinstance(answer, dict) and {"error", "message"} <= set(answer), answer
+            assert set(answer) - {"error", "message"} <= {"shipments"}, answer
         if route == "notifications" and response.status_code == 200:
             stored[answer["id"]] += 1
             if not answer["duplicate"]:

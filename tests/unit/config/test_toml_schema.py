@@ -40,7 +40,7 @@ fee_rate = 0.1
 # (what is added to BASE, the location (line:column) and the message expected)
 TYPOS = [
     ("\n[rate_limit]\nrequests_per_second = 8\n", "23:1", "unknown table [rate_limit] (known: "
-     "accounts, catalog, connector, kits, pricing, webhook)"),
+     "accounts, catalog, connector, kits, pricing, questions, webhook)"),
     ("\n[webhooks]\nallowed_ips = []\n", "23:1", "unknown table [webhooks]"),
     ("\n[pricing.defaults]\nmin_markup = 1\n", "23:1", "unknown table [pricing.defaults] "
      "(known: default, listing, sku)"),

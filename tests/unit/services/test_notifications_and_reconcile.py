@@ -66,10 +66,10 @@ class TestInbox:
 
     def test_unknown_topics_are_recorded_with_the_reason(self, uow):
         clock = FixedClock()
-        entry_id, _ = receive_notification(note("/questions/1", "questions"), {}, uow=uow,
+        entry_id, _ = receive_notification(note("/collections/1", "payments"), {}, uow=uow,
                                            clock=clock)
         process_notification(ProcessNotification(entry_id), uow=uow, clock=clock)
-        assert uow.store.inbox[entry_id].outcome.startswith("ignored: topic 'questions'")
+        assert uow.store.inbox[entry_id].outcome.startswith("ignored: topic 'payments'")
 
 
 class TestReconcile:

@@ -7,7 +7,13 @@ import pytest
 
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditOutcome
-from connector_core.domain.commands import ProcessNotification, PushItem, SyncOrder
+from connector_core.domain.commands import (
+    ProcessNotification,
+    PushItem,
+    SyncOrder,
+    SyncQuestion,
+    SyncShipment,
+)
 from connector_core.domain.errors import (
     MarketplaceRejected,
     MarketplaceUnavailable,
@@ -274,7 +280,9 @@ class TestNotifications:
 
     @pytest.mark.parametrize(("topic", "resource", "user_id", "why"), [
         ("orders_v2", "/orders/1", 999, "unknown seller"),
-        ("questions", "/questions/1", 111, "recorded, not processed"),
+        ("payments", "/collections/1", 111, "recorded, not processed"),
+        ("questions", "/questions/abc", 111, "unexpected questions resource"),
+        ("shipments", "/shipments/0", 111, "unexpected shipments resource"),
         ("items", "/items/MLA777", 111, "not mapped"),
         ("orders_v2", "/orders/abc", 111, "unexpected order resource"),
         ("orders_v2", "/orders/\u00b2", 111, "unexpected order resource"),  # isdigit() said yes
@@ -287,6 +295,14 @@ class TestNotifications:
         routing = route_notification(self.note(topic, resource, user_id), uow=uow)
         assert routing.command is None and why in routing.ignored
         assert uow.store.jobs == []
+
+    @pytest.mark.parametrize(("topic", "resource", "command"), [
+        ("shipments", "/shipments/40531399184", SyncShipment("main", 40531399184)),
+        ("questions", "/questions/6894368802", SyncQuestion("main", 6894368802)),
+    ])
+    def test_shipments_and_questions_queue_their_read(self, uow, topic, resource, command):
+        routing = route_notification(self.note(topic, resource), uow=uow)
+        assert routing.command == command and uow.store.jobs == [command]
 
     def test_sync_order_reads_the_order_from_ml(self, uow):
         order = Order(id=7, account="main", status="paid", last_updated=T,
