@@ -6,10 +6,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 
+from adapters.sql.migrate import upgrade
+from config.bootstrap import Connector
+from config.settings import Settings
 from tests import processes
 
 SELLER = 1001
@@ -93,3 +98,14 @@ def private_redis() -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
+
+
+def sandbox_connector(tmp_path: Path, sandbox_url: str) -> Connector:
+    """The laptop shape on a migrated SQLite file, talking to the sandbox at ``sandbox_url``."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", ml_api_url=sandbox_url,
+                        ml_sandbox=True, ml_client_id="123", ml_client_secret="shh",
+                        secret_key=Fernet.generate_key().decode(), rate_limit_per_second=50,
+                        application_id=555)
+    connector = Connector(settings)
+    upgrade(connector.engine)
+    return connector

@@ -16,16 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from adapters.sql.admin import apply_admin_tables
-from adapters.sql.migrate import upgrade
 from adapters.sql.rows import JobRow
 from config import console as console_wiring
 from config.bootstrap import Connector
-from config.settings import Settings
 from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.errors import InvalidInput
@@ -34,7 +31,7 @@ from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy, PricingRule
 from ml_sandbox.server import start_sandbox
-from tests.e2e.conftest import SEED, SELLER, wait_for
+from tests.e2e.conftest import SEED, SELLER, sandbox_connector, wait_for
 from webhook_app.console.passwords import hash_password
 
 pytestmark = pytest.mark.e2e
@@ -79,12 +76,7 @@ def world(tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Connector, str, str]]:
     sandbox = start_sandbox()
     httpx.post(f"{sandbox.url}/_sandbox/seed", json=SEED).raise_for_status()
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", ml_api_url=sandbox.url,
-                        ml_sandbox=True, ml_client_id="123", ml_client_secret="shh",
-                        secret_key=Fernet.generate_key().decode(), rate_limit_per_second=50,
-                        application_id=555)
-    connector = Connector(settings)
-    upgrade(connector.engine)
+    connector = sandbox_connector(tmp_path, sandbox.url)
     with connector.uow as uow:
         apply_admin_tables(uow.session, TABLE, policy=POLICY,
                            accounts=[Account("main", SELLER, "MLA")])

@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from attrs import evolve
-from cryptography.fernet import Fernet
 
 from adapters.sql.admin import apply_admin_tables
-from adapters.sql.migrate import upgrade
 from config.bootstrap import Connector
 from config.settings import Settings
 from config.wsgi import make_app
@@ -19,7 +17,7 @@ from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 from connector_core.domain.orders import ErpEvent
 from ml_sandbox.server import start_sandbox
-from tests.e2e.conftest import SEED, SELLER
+from tests.e2e.conftest import SEED, SELLER, sandbox_connector
 
 pytestmark = pytest.mark.e2e
 
@@ -33,12 +31,7 @@ TABLE = MappingTable(
 def world(tmp_path):
     sandbox = start_sandbox()
     httpx.post(f"{sandbox.url}/_sandbox/seed", json=SEED).raise_for_status()
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", ml_api_url=sandbox.url,
-                        ml_sandbox=True, ml_client_id="123", ml_client_secret="shh",
-                        secret_key=Fernet.generate_key().decode(), rate_limit_per_second=50,
-                        application_id=555)
-    connector = Connector(settings)
-    upgrade(connector.engine)
+    connector = sandbox_connector(tmp_path, sandbox.url)
     with connector.uow as uow:
         apply_admin_tables(uow.session, TABLE, accounts=[Account("main", SELLER, "MLA")])
         uow.commit()
