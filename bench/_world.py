@@ -1,22 +1,30 @@
 """Shared pieces of the benchmarks: a generated sandbox catalog and its mapping table."""
 
+import collections
 import os
 import platform
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
+from cryptography.fernet import Fernet
+from rq import Worker
 
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable
 
+ROOT = Path(__file__).resolve().parent.parent
 SELLER = 1001
 ACCOUNT = "main"
 APP_ID = 555
@@ -44,12 +52,7 @@ def catalog(items: int, with_variations: int, variations: int = 3
             seed_items.append({"id": item_id, "seller_id": SELLER, "price": 1000,
                                "available_quantity": 1, "seller_sku": sku})
             listings.append((sku, item_id, None))
-    seed = {"app": {"client_id": "123", "client_secret": "shh", "application_id": APP_ID},
-            "sellers": [{"id": SELLER, "nickname": "BENCH", "site_id": "MLA"}],
-            "items": seed_items,
-            "tokens": [{"user_id": SELLER, "refresh_token": "TG-bench-1001",
-                        "expires_in": 21600}]}
-    return seed, listings
+    return seed_for(seed_items), listings
 
 
 def prepare(connector: Any, listings: list[tuple[str, str, int | None]],
@@ -155,3 +158,114 @@ def percentile(values: list[float], share: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return ordered[index]
+
+
+# --- the pieces of a benchmark with real processes (sales_first, rate_use, catalog_scale) ---
+
+def seed_for(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A sandbox seed: the bench seller, its refresh token and ``items``."""
+    return {"app": {"client_id": "123", "client_secret": "shh", "application_id": APP_ID},
+            "sellers": [{"id": SELLER, "nickname": "BENCH", "site_id": "MLA"}],
+            "items": items,
+            "tokens": [{"user_id": SELLER, "refresh_token": "TG-bench-1001",
+                        "expires_in": 21600}]}
+
+
+def connector_env(folder: Path, *, redis_url: str, database_url: str, ml_url: str,
+                  rate: float, queue: str) -> dict[str, str]:
+    """The environment of every connector process of a run (its connector.toml in
+    ``folder``): the rate limit, a queue name of its own, reconciliation out of the way."""
+    config = folder / "connector.toml"
+    config.write_text(f"""[connector]
+rate_limit_per_second = {rate}
+application_id = {APP_ID}
+queue_name = "{queue}-{os.getpid()}"
+reconcile_interval_minutes = 600
+""", encoding="utf-8")
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+            "ML_API_URL": ml_url, "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
+            "ML_CLIENT_SECRET": "shh", "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
+            "CONNECTOR_CONFIG": str(config)}
+
+
+def cap_sandbox(sandbox_url: str, rate: float) -> None:
+    """The sandbox answers 429 above ``rate`` requests/s (so going over shows)."""
+    httpx.post(f"{sandbox_url}/_sandbox/faults",
+               json={"rate_cap": int(rate)}).raise_for_status()
+
+
+PEAK = [sys.executable, str(ROOT / "bench" / "_peak.py")]  # + module: notes its peak RSS
+
+
+def _peak(path: Path) -> int:
+    """The peak RSS (KiB) a process run through ``PEAK`` wrote at exit, 0 if none."""
+    try:
+        return int(path.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return 0
+
+
+def start_workers(command: Sequence[str], env: dict[str, str], logs: Path, name: str,
+                  count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` worker processes (``command`` + ``worker``), their output in ``logs``;
+    with ``command`` = ``[*PEAK, module]`` each notes its peak RSS for :func:`stop_workers`."""
+    workers = []
+    for n in range(count):
+        with (logs / f"{name}-worker{n}.log").open("wb") as log:
+            peak = logs / f"{name}-worker{n}.peak"
+            peak.unlink(missing_ok=True)
+            process = subprocess.Popen([*command, "worker"], cwd=ROOT,
+                                       env={**env, "PEAK_RSS_FILE": str(peak)},
+                                       stdout=log, stderr=subprocess.STDOUT)
+            process.peak_file = peak  # type: ignore[attr-defined]
+            workers.append(process)
+    return workers
+
+
+def wait_workers(url: str, count: int, timeout: float = 60) -> None:
+    """Until ``count`` RQ workers are registered on the Redis at ``url``."""
+    connection = redis.Redis.from_url(url)
+    deadline = time.monotonic() + timeout
+    while len(Worker.all(connection=connection)) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit("the workers did not start")
+        time.sleep(0.1)
+    connection.close()
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> list[int]:
+    """Terminate the workers (SIGTERM: they finish their job), wait; each one's peak RSS in
+    KiB (0 unless started through ``PEAK``)."""
+    for process in workers:
+        if process.poll() is None:
+            process.terminate()
+    for process in workers:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    return [_peak(p.peak_file) for p in workers]  # type: ignore[attr-defined]
+
+
+def run_cli(module: str, argv: Sequence[str], env: dict[str, str],
+            timeout: float = 1800) -> tuple[int, str, str, int]:
+    """Run ``python -m module argv...`` to its end: (exit code, stdout, stderr, peak RSS KiB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "peak"
+        done = subprocess.run([*PEAK, module, *argv], cwd=ROOT, capture_output=True,
+                              env={**env, "PEAK_RSS_FILE": str(peak)}, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+        return done.returncode, done.stdout.decode(), done.stderr.decode(), _peak(peak)
+
+
+def ml_calls(sandbox: Any, since: float) -> list[dict[str, Any]]:
+    """The ML requests the sandbox answered since ``since`` (not its own /_sandbox ones)."""
+    return [c for c in sandbox.calls(since) if not c["path"].startswith("/_sandbox")]
+
+
+def over_the_rate(calls: list[dict[str, Any]], rate: float) -> tuple[int, int]:
+    """(the most requests in any sliding second, calendar seconds with more than ``rate``)."""
+    times = [float(c["time"]) for c in calls]
+    per_second = collections.Counter(int(t) for t in times)
+    return max_in_window(times), sum(1 for n in per_second.values() if n > rate)

@@ -25,9 +25,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx
-from _world import APP_ID, PrivateRedis, catalog, machine, max_in_window, prepare
-from cryptography.fernet import Fernet
+from _world import (
+    PrivateRedis,
+    cap_sandbox,
+    catalog,
+    connector_env,
+    machine,
+    max_in_window,
+    ml_calls,
+    prepare,
+    start_workers,
+    stop_workers,
+    wait_workers,
+)
 from sqlalchemy import func, select
 
 from adapters.sql.rows import JobRow
@@ -78,29 +88,15 @@ def main() -> int:
     workers: list[subprocess.Popen[bytes]] = []
     with (tempfile.TemporaryDirectory() as tmp, PrivateRedis() as redis_server,
           fresh_postgres_database(pg) as db_url, start_sandbox(state) as sandbox):
-        httpx.post(f"{sandbox.url}/_sandbox/faults",
-                   json={"rate_cap": int(args.rate)}).raise_for_status()
-        config = Path(tmp) / "connector.toml"
-        config.write_text(f"""[connector]
-rate_limit_per_second = {args.rate}
-application_id = {APP_ID}
-queue_name = "bench-rate-{os.getpid()}"
-reconcile_interval_minutes = 600
-""", encoding="utf-8")
-        env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_server.url,
-               "ML_API_URL": sandbox.url, "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
-               "ML_CLIENT_SECRET": "shh",
-               "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
-               "CONNECTOR_CONFIG": str(config)}
+        cap_sandbox(sandbox.url, args.rate)
+        env = connector_env(Path(tmp), redis_url=redis_server.url, database_url=db_url,
+                            ml_url=sandbox.url, rate=args.rate, queue="bench-rate")
         connector = Connector(Settings.load(env))
         try:
             prepare(connector, listings)
-            for n in range(args.workers):
-                with (Path(tmp) / f"worker{n}.log").open("wb") as log:
-                    workers.append(subprocess.Popen(
-                        [sys.executable, "-m", "config.cli", "worker"], cwd=ROOT, env=env,
-                        stdout=log, stderr=subprocess.STDOUT))
-            time.sleep(2)  # the workers connect
+            workers = start_workers([sys.executable, "-m", "config.cli"], env, Path(tmp),
+                                    "rate", args.workers)
+            wait_workers(redis_server.url, args.workers)
             since = time.time()
             connector.bridge.stock_changed(updates=[{"sku": sku, "quantity": 7}
                                                     for sku, _, _ in listings])
@@ -115,17 +111,9 @@ reconcile_interval_minutes = 600
             else:
                 print(f"timed out with {waiting} jobs left")
         finally:
-            for process in workers:
-                if process.poll() is None:
-                    process.terminate()
-            for process in workers:
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
+            stop_workers(workers)
             connector.close()
-        calls = [c for c in sandbox.calls(since) if not c["path"].startswith("/_sandbox")]
+        calls = ml_calls(sandbox, since)
         done = sum(1 for _, item, _ in listings
                    if sandbox.state.items[item]["available_quantity"] == 7)
     return 0 if report(calls, args.rate, done, len(listings)) else 1

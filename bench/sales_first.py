@@ -40,10 +40,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from _world import APP_ID, SELLER, PrivateRedis, machine, max_in_window, percentile, prepare
-from cryptography.fernet import Fernet
-from redis import Redis
-from rq import Worker
+from _world import (
+    APP_ID,
+    SELLER,
+    PrivateRedis,
+    cap_sandbox,
+    connector_env,
+    machine,
+    max_in_window,
+    ml_calls,
+    percentile,
+    prepare,
+    seed_for,
+    start_workers,
+    stop_workers,
+    wait_workers,
+)
 
 from config.bootstrap import Connector
 from config.settings import Settings
@@ -57,52 +69,12 @@ BULK_FIGURE, SALE_FIGURE = 5, 50
 
 
 def world(listings: int, sales: int) -> tuple[dict[str, Any], list[tuple[str, str, None]]]:
-    items, rows = [], []
-    for n in range(1, listings + 1):
-        items.append((f"MLA{n:06d}", f"SKU-{n}"))
+    items = [(f"MLA{n:06d}", f"SKU-{n}") for n in range(1, listings + 1)]
     for k in range(1, sales + 1):
         items += [(f"MLA9{k:03d}{j}", f"SALE-{k}") for j in (1, 2, 3)]
     seed_items = [{"id": item, "seller_id": SELLER, "price": 1000, "available_quantity": 1,
                    "seller_sku": sku} for item, sku in items]
-    rows = [(sku, item, None) for item, sku in items]
-    seed = {"app": {"client_id": "123", "client_secret": "shh", "application_id": APP_ID},
-            "sellers": [{"id": SELLER, "nickname": "BENCH", "site_id": "MLA"}],
-            "items": seed_items,
-            "tokens": [{"user_id": SELLER, "refresh_token": "TG-bench-1001",
-                        "expires_in": 21600}]}
-    return seed, rows
-
-
-def wait_workers(url: str, count: int, timeout: float = 60) -> None:
-    connection = Redis.from_url(url)
-    deadline = time.monotonic() + timeout
-    while len(Worker.all(connection=connection)) < count:
-        if time.monotonic() > deadline:
-            raise SystemExit("the workers did not start")
-        time.sleep(0.1)
-    connection.close()
-
-
-def start_workers(command: list[str], env: dict[str, str], logs: Path, mode: str,
-                  count: int) -> list[subprocess.Popen[bytes]]:
-    workers = []
-    for n in range(count):
-        with (logs / f"{mode}-worker{n}.log").open("wb") as log:
-            workers.append(subprocess.Popen([*command, "worker"], cwd=ROOT, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT))
-    return workers
-
-
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    for process in workers:
-        if process.poll() is None:
-            process.terminate()
-    for process in workers:
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    return seed_for(seed_items), [(sku, item, None) for item, sku in items]
 
 
 class Sales:
@@ -165,20 +137,9 @@ def run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     workers: list[subprocess.Popen[bytes]] = []
     with (tempfile.TemporaryDirectory() as tmp, PrivateRedis() as redis_server,
           fresh_postgres_database(pg) as db_url, start_sandbox(state) as sandbox):
-        httpx.post(f"{sandbox.url}/_sandbox/faults",
-                   json={"rate_cap": int(args.rate)}).raise_for_status()
-        config = Path(tmp) / "connector.toml"
-        config.write_text(f"""[connector]
-rate_limit_per_second = {args.rate}
-application_id = {APP_ID}
-queue_name = "bench-sales-{os.getpid()}"
-reconcile_interval_minutes = 600
-""", encoding="utf-8")
-        env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_server.url,
-               "ML_API_URL": sandbox.url, "ML_SANDBOX": "1", "ML_CLIENT_ID": "123",
-               "ML_CLIENT_SECRET": "shh",
-               "CONNECTOR_SECRET_KEY": Fernet.generate_key().decode(),
-               "CONNECTOR_CONFIG": str(config)}
+        cap_sandbox(sandbox.url, args.rate)
+        env = connector_env(Path(tmp), redis_url=redis_server.url, database_url=db_url,
+                            ml_url=sandbox.url, rate=args.rate, queue="bench-sales")
         connector = Connector(Settings.load(env))
         items = sandbox.state.items
         final = {item: SALE_FIGURE - 1 if item.startswith("MLA9") else BULK_FIGURE
@@ -211,7 +172,7 @@ reconcile_interval_minutes = 600
         finally:
             stop_workers(workers)
             connector.close()
-        calls = [c for c in sandbox.calls(since) if not c["path"].startswith("/_sandbox")]
+        calls = ml_calls(sandbox, since)
     return figures(mode, calls, list(sales.latencies.values()), resync, args.rate)
 
 

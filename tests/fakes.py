@@ -310,6 +310,11 @@ class FakeJobs(_Repo):
     def waiting(self, limit: int = 1000) -> list[StoredJob]:
         return self._rows()[:limit]
 
+    def pending(self, dedup_keys: Collection[str]) -> set[str]:
+        rows = [*self.s.waiting_jobs.values(), *self.s.claimed_jobs.values()]
+        return {r.dedup_key for r in rows if r.dedup_key in dedup_keys
+                and not is_dead_letter(r.attempts, self._uow.max_attempts)}
+
 
 class FakeInbox(_Repo):
     def add(self, notification: Notification, raw: dict[str, Any],

@@ -1,7 +1,7 @@
 """The job ledger in the database (:class:`~connector_core.ports.jobs.JobLedger`)."""
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,6 +119,14 @@ class SqlJobLedger(Repo):
         stmt = (select(JobRow).where(JobRow.claimed_at.is_(None))
                 .order_by(JobRow.id).limit(limit))
         return [_job(r) for r in self._all(stmt)]
+
+    def pending(self, dedup_keys: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for batch in chunks(sorted(set(dedup_keys))):
+            found.update(self.session.scalars(
+                select(JobRow.dedup_key).distinct()
+                .where(JobRow.dedup_key.in_(batch), attempts_left(self._max_attempts))))
+        return found
 
     def take_for_dispatch(self, limit: int = 100,
                           now: datetime | None = None) -> list[StoredJob]:

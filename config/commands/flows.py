@@ -104,13 +104,27 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    """Queue the pushes; in-process (no REDIS_URL) or with ``--wait``, follow them until they
+    have run, with a progress bar (a plain line when stderr is not a terminal) for ``--all``
+    or ``--wait``. stdout gets only the summary."""
+    import time
+
+    from config.progress import progress_line
     from connector_core.services.affected import queue_pushes_now
+    from connector_core.services.sync_wait import wait_for_jobs
 
     if not args.all and not args.sku:
         raise InvalidInput("give --sku SKU or --all")
     connector = _connector_with_tokens()
     items = queue_pushes_now(connector.uow, None if args.all else args.sku)
     connector.jobs.dispatch()
+    if args.wait and not connector.runtime.in_process:
+        print(f"waiting for the workers to run {len(items)} push(es); Ctrl-C stops waiting "
+              "(the pushes stay queued)", file=sys.stderr, flush=True)
+    if connector.runtime.in_process or args.wait:
+        with progress_line(f"sync {args.what}", "pushes") as show:
+            wait_for_jobs(connector.uow, [push.dedup_key for push in items],
+                          show if args.all or args.wait else None, sleep=time.sleep)
     connector.runtime.settle()
     summary = {"what": args.what, "items": len(items)}
     print(json.dumps(summary) if args.json else
@@ -189,6 +203,9 @@ def register(sub: Any) -> None:
     p.add_argument("what", choices=["stock", "prices"])
     p.add_argument("--sku")
     p.add_argument("--all", action="store_true")
+    p.add_argument("--wait", action="store_true",
+                   help="with REDIS_URL, wait until the workers have run the pushes (a "
+                        "progress bar on stderr); without it, sync always waits")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_sync)
 

@@ -121,14 +121,11 @@ def _connector() -> "Connector":
 
 
 def _progress(what: str) -> Any:
-    """Items read / total on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        return None
+    """Items read / total on stderr: a bar on a terminal, a plain line every tenth (or 5 s)
+    otherwise (config/progress.py); stdout keeps only the report."""
+    from config.progress import ProgressLine
 
-    def show(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\r{what}: {done}/{total} items read", end=end, file=sys.stderr, flush=True)
-    return show
+    return ProgressLine(what, "items read")
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -144,7 +141,7 @@ def _verify(args: argparse.Namespace) -> int:
                            f"{', '.join(sorted(accounts)) or 'none'})")
     lines = _file_lines(Path(args.file), accounts) if args.file else {}
     report = verify(connector.gateway, accounts, rows, args.account,
-                    progress=None if args.json else _progress("verify"),
+                    progress=_progress("verify"),
                     replacements=replacements_finder(connector))
     failed = bool(report.problems or (args.strict and report.warnings))
 

@@ -4,7 +4,7 @@ Use cases see only :class:`JobOutbox` (``add``); the job runtime
 (:mod:`connector_core.services.jobs`) sees the whole :class:`JobLedger`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, Self
 
@@ -93,6 +93,11 @@ class JobLedger(JobOutbox, Protocol):
 
     def waiting(self, limit: int = 1000) -> list[StoredJob]:
         """Unclaimed jobs, oldest first."""
+        ...
+
+    def pending(self, dedup_keys: Collection[str]) -> set[str]:
+        """Which of ``dedup_keys`` still have a job waiting or running (a dead letter is
+        not pending: it will not run again unless retried)."""
         ...
 
 

@@ -308,19 +308,28 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_on_a_terminal_only(worlds, capsys, monkeypatch, tmp_path):
-    connector, _ = worlds(faulty=False, rows=[])
-    _, _, err = run(connector, capsys, "mappings", "discover", "main", "-o",
-                    str(tmp_path / "a.csv"))
-    assert "items read" not in err  # not a terminal: quiet
+def test_progress_goes_to_stderr_and_leaves_stdout_as_it_was(worlds, capsys, monkeypatch):
+    connector, _ = worlds(faulty=False, rows=clean_rows())
+    # not a terminal (a pipe, a log): plain lines on stderr, the CSV alone on stdout
+    code, piped, err = run(connector, capsys, "mappings", "discover", "main")
+    assert code == 0
+    lines = err.splitlines()
+    shown = [line for line in lines if line.startswith("discover: ") and "items read" in line]
+    assert shown[-1] == "discover: 1207/1207 items read (100%)"
+    assert 2 <= len(shown) <= 11  # about one a tenth, not one per multiget (61)
+    assert "items read" not in piped
+    assert piped.splitlines()[0].split(",")[:3] == ["sku", "account", "item_id"]
+    code, out, err = run(connector, capsys, "mappings", "verify", "--json")
+    assert code == 0 and json.loads(out)["ok"] is True  # stdout parses: nothing else on it
+    assert f"verify: {ITEMS}/{ITEMS} items read (100%)" in err.splitlines()
+    # on a terminal: a bar redrawn in place on stderr, and the very same stdout
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    code, _, _ = run(connector, capsys, "mappings", "discover", "main", "-o",
-                     str(tmp_path / "b.csv"))
-    assert code == 0
-    shown = terminal.getvalue()
-    assert "\rdiscover: 20/1207 items read" in shown
-    assert "\rdiscover: 1207/1207 items read\n" in shown
+    code, on_terminal, _ = run(connector, capsys, "mappings", "discover", "main")
+    assert code == 0 and on_terminal == piped
+    drawn = terminal.getvalue()
+    assert "\r" in drawn and "discover" in drawn and "1207/1207" in drawn
+    assert "discover: 20/1207 items read (1%)" not in drawn
 
 
 def test_verify_names_the_file_row_of_each_problem(worlds, capsys, tmp_path):

@@ -155,6 +155,22 @@ class TestOperatorCommands:
         code, out, _ = self.run(connector, capsys, "sync", "stock", "--all")
         assert code == 0 and figures(sandbox) == (6, 6, 6, 9, 3)
 
+    def test_sync_all_shows_its_progress_on_stderr_only(self, world, capsys):
+        connector, _, _ = world
+        code, out, _ = self.run(connector, capsys, "sync", "stock", "--all", "--json")
+        assert code == 0
+        items = json.loads(out)["items"]  # stdout is the JSON summary and nothing else
+        assert items >= 3
+        code, out, err = self.run(connector, capsys, "sync", "stock", "--all")
+        assert code == 0
+        assert out == f"queued a stock push for {items} item(s)\n"  # as before the progress
+        # stderr is not a terminal here: plain lines, the last one when every push ran
+        progress = [line for line in err.splitlines() if line.startswith("sync stock: ")]
+        assert progress and progress[-1] == f"sync stock: {items}/{items} pushes (100%)"
+        code, out, err = self.run(connector, capsys, "sync", "prices", "--sku", "B")
+        assert code == 0 and out.startswith("queued a prices push")
+        assert "pushes (" not in err  # one SKU: no progress
+
     def test_bad_input_is_one_line_and_non_zero(self, world, capsys):
         connector, _, _ = world
         code, _, err = self.run(connector, capsys, "sync", "stock")

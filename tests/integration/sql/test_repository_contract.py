@@ -305,6 +305,22 @@ class TestJobOutbox:
         assert backend.waiting_jobs() == [PushItem("main", "MLA1"), PushItem("main", "MLA2"),
                                           SyncOrder("main", 7)]
 
+    def test_pending_names_the_keys_still_waiting_or_running(self, backend: Harness) -> None:
+        ledger: Any = backend.uow  # the runtime's side: claim, complete, pending
+        with ledger:
+            for item in ("MLA1", "MLA2", "MLA3"):
+                ledger.jobs.add(PushItem("main", item))
+            ledger.commit()
+        with ledger:
+            ledger.jobs.claim(dedup_key="push-main-MLA2")  # running
+            done = ledger.jobs.claim(dedup_key="push-main-MLA3")
+            ledger.jobs.complete(done.id)
+            ledger.commit()
+        keys = [PushItem("main", item).dedup_key for item in ("MLA1", "MLA2", "MLA3", "MLA4")]
+        with ledger:
+            assert ledger.jobs.pending(keys) == {"push-main-MLA1", "push-main-MLA2"}
+            assert ledger.jobs.pending([]) == set()
+
 
 def note(resource: str, ml_id: str | None = None, topic: str = "orders_v2") -> Notification:
     return Notification(topic=topic, resource=resource, user_id=111, application_id=5,
