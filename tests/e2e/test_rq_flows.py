@@ -301,3 +301,24 @@ def test_shipping_labels_and_questions_through_rq_workers(world):
     assert [(e["type"], e["answered_by"]) for e in feed("question.")] == [
         ("question.received", None), ("question.answered", "erp")]
     wait_for(world.idle, 20, "every job done")
+
+
+def test_sync_all_wait_returns_when_the_workers_ran_every_push(world):
+    from connector_core.domain.stock import StockReport
+
+    with world.connector.uow as uow:  # the ERP's figures, recorded with no push queued
+        for sku, quantity in (("A", 10), ("B", 4)):
+            uow.stock.save_report_if_newer(StockReport(sku, "default", quantity,
+                                                       datetime.now(UTC)))
+        uow.commit()
+    world.start_worker()
+    done = subprocess.run([sys.executable, "-m", "config.cli", "sync", "stock", "--all",
+                           "--wait"], env=world.env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert world.figures() == (10, 10, 4, 9, 4)  # on ML when the command returned
+    assert world.idle()
+    assert done.stdout == "queued a stock push for 3 item(s)\n"  # stdout: the summary only
+    lines = [line for line in done.stderr.splitlines() if " INFO " not in line]  # not logs
+    assert "waiting for the workers to run 3 push(es)" in lines[0]
+    assert lines[-1] == "sync stock: 3/3 pushes (100%)"  # stderr is a pipe: plain lines
