@@ -1,5 +1,6 @@
 """``python bench/_peak.py MODULE ARGS...``: run MODULE as ``__main__`` and, at exit, write
-its peak resident memory (``VmHWM`` of /proc/self/status, KiB) to ``$PEAK_RSS_FILE``.
+its peak resident memory (``VmHWM`` of /proc/self/status, KiB) and the CPU seconds it used
+to ``$PEAK_RSS_FILE``.
 
 Not ``wait4``'s ``ru_maxrss``: Linux starts it from the parent's high-water mark at exec, so
 every child of a large bench process would report the bench's own memory.
@@ -17,8 +18,9 @@ def _write() -> None:
         return
     with open("/proc/self/status", encoding="ascii") as status:
         peak = next((line.split()[1] for line in status if line.startswith("VmHWM:")), "0")
+    times = os.times()
     with open(target, "w", encoding="ascii") as out:
-        out.write(peak)
+        out.write(f"{peak} {times.user + times.system:.2f}")
 
 
 if __name__ == "__main__":

@@ -197,12 +197,27 @@ def cap_sandbox(sandbox_url: str, rate: float) -> None:
 PEAK = [sys.executable, str(ROOT / "bench" / "_peak.py")]  # + module: notes its peak RSS
 
 
-def _peak(path: Path) -> int:
-    """The peak RSS (KiB) a process run through ``PEAK`` wrote at exit, 0 if none."""
+def _peak(path: Path) -> tuple[int, float]:
+    """(peak RSS KiB, CPU seconds) a process run through ``PEAK`` wrote at exit; 0s if none."""
     try:
-        return int(path.read_text(encoding="ascii"))
+        kib, cpu = path.read_text(encoding="ascii").split()
+        return int(kib), float(cpu)
     except (OSError, ValueError):
-        return 0
+        return 0, 0.0
+
+
+def _alive_peak(pid: int) -> tuple[int, float]:
+    """(peak RSS KiB, CPU seconds) of a running process, from /proc; 0s if gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            kib = next((int(line.split()[1]) for line in status
+                        if line.startswith("VmHWM:")), 0)
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return kib, (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    except (OSError, ValueError, IndexError, StopIteration):
+        return 0, 0.0
 
 
 def start_workers(command: Sequence[str], env: dict[str, str], logs: Path, name: str,
@@ -233,9 +248,11 @@ def wait_workers(url: str, count: int, timeout: float = 60) -> None:
     connection.close()
 
 
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> list[int]:
-    """Terminate the workers (SIGTERM: they finish their job), wait; each one's peak RSS in
-    KiB (0 unless started through ``PEAK``)."""
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> list[tuple[int, float]]:
+    """Terminate the workers (SIGTERM: they finish their job), wait; each one's (peak RSS
+    KiB, CPU seconds), read just before (0s for a worker already gone and not run through
+    ``PEAK``)."""
+    peaks = [_alive_peak(p.pid) if p.poll() is None else (0, 0.0) for p in workers]
     for process in workers:
         if process.poll() is None:
             process.terminate()
@@ -245,12 +262,14 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> list[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-    return [_peak(p.peak_file) for p in workers]  # type: ignore[attr-defined]
+    return [max(alive, _peak(p.peak_file))  # type: ignore[attr-defined]
+            for alive, p in zip(peaks, workers, strict=True)]
 
 
 def run_cli(module: str, argv: Sequence[str], env: dict[str, str],
-            timeout: float = 1800) -> tuple[int, str, str, int]:
-    """Run ``python -m module argv...`` to its end: (exit code, stdout, stderr, peak RSS KiB)."""
+            timeout: float = 1800) -> tuple[int, str, str, tuple[int, float]]:
+    """Run ``python -m module argv...`` to its end: (exit code, stdout, stderr, (peak RSS KiB,
+    CPU seconds))."""
     with tempfile.TemporaryDirectory() as tmp:
         peak = Path(tmp) / "peak"
         done = subprocess.run([*PEAK, module, *argv], cwd=ROOT, capture_output=True,

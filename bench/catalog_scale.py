@@ -84,6 +84,11 @@ def scale_world(n: int) -> tuple[dict[str, Any], Rows, list[Kit]]:
     return seed_for(items), rows, kits
 
 
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def published(state: SandboxState) -> dict[str, tuple[int, ...]]:
     with state.lock:
         return {i["id"]: (tuple(v["available_quantity"] for v in i["variations"])
@@ -116,14 +121,16 @@ def kinds(calls: list[dict[str, Any]]) -> str:
 
 
 def figures_of(name: str, calls: list[dict[str, Any]], bound: int, rate: float, *,
-               wall: float, rss: dict[str, int], extra: str = "") -> dict[str, Any]:
+               wall: float, rss: dict[str, tuple[int, float]], extra: str = "",
+               own_cpu: float = 0.0) -> dict[str, Any]:
     times = sorted(float(c["time"]) for c in calls)
     span = times[-1] - times[0] if len(times) > 1 else float("nan")
     sliding, over = over_the_rate(calls, rate)
     return {"name": name, "calls": len(calls), "bound": bound, "span": span, "wall": wall,
             "ideal": len(calls) / rate, "use": (len(calls) - 1) / span / rate if span else 0.0,
             "throttled": sum(1 for c in calls if c["status"] == 429), "sliding": sliding,
-            "over": over, "rss": rss, "kinds": kinds(calls), "extra": extra}
+            "over": over, "rss": rss, "kinds": kinds(calls), "extra": extra,
+            "own_cpu": own_cpu}
 
 
 def push_scenario(name: str, world: dict[str, Any], figures: dict[str, int],
@@ -132,6 +139,7 @@ def push_scenario(name: str, world: dict[str, Any], figures: dict[str, int],
     connector, sandbox, env = world["connector"], world["sandbox"], world["env"]
     before = published(sandbox.state)
     report_stock(connector, figures)
+    cpu = cpu_seconds()
     code, out, err, cli_rss = run_cli("config.cli", ["sync", "stock", "--all", "--json"], env)
     if code:
         raise SystemExit(f"sync failed ({code}): {err.strip()}")
@@ -157,20 +165,20 @@ def push_scenario(name: str, world: dict[str, Any], figures: dict[str, int],
                 if after[item] != q)
     rss = {"sync CLI": cli_rss, **{f"worker {n + 1}": r for n, r in enumerate(worker_rss)}}
     return figures_of(name, ml_calls(sandbox, since), math.ceil(pushed / 20) + changed,
-                      args.rate, wall=wall, rss=rss,
+                      args.rate, wall=wall, rss=rss, own_cpu=cpu_seconds() - cpu,
                       extra=f"N={pushed} pushed, C={changed} changed, {wrong} items not at the "
                       f"ERP's figure")
 
 
 def cli_scenario(name: str, argv: list[str], bound: int, world: dict[str, Any],
                  args: argparse.Namespace) -> dict[str, Any]:
-    since, started = time.time(), time.monotonic()
+    since, started, cpu = time.time(), time.monotonic(), cpu_seconds()
     code, out, err, rss = run_cli("config.cli", argv, world["env"])
     wall = time.monotonic() - started
     if code:
         raise SystemExit(f"{name} failed ({code}): {err.strip()[-500:]}")
     return figures_of(name, ml_calls(world["sandbox"], since), bound, args.rate, wall=wall,
-                      rss={f"{argv[1]} CLI": rss}, extra=next(
+                      rss={f"{argv[1]} CLI": rss}, own_cpu=cpu_seconds() - cpu, extra=next(
                           (line for line in reversed((out + err).splitlines())
                            if " INFO " not in line), ""))
 
@@ -215,13 +223,15 @@ def show(n: int, results: list[dict[str, Any]]) -> bool:
           "rate use | wall s | 429s | most in a second | seconds over | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        rss = ", ".join(f"{p} {kib / 1024:.0f}" for p, kib in r["rss"].items())
+        rss = ", ".join(f"{p} {kib / 1024:.0f}" for p, (kib, _) in r["rss"].items())
         print(f"| {r['name']} | {r['calls']:,} | {r['bound']:,} | {r['calls'] / r['bound']:.2f} "
               f"| {r['span']:.1f} | {r['ideal']:.1f} | {r['use']:.1%} | {r['wall']:.1f} "
               f"| {r['throttled']} | {r['sliding']} | {r['over']} | {rss} |")
     ok = True
     for r in results:
+        cpu = ", ".join(f"{p} {s:.0f}" for p, (_, s) in r["rss"].items())
         print(f"- {r['name']}: {r['kinds']}; {r['extra']}")
+        print(f"  CPU s: {cpu}; this process (the sandbox) {r['own_cpu']:.0f}")
         calls_ok = r["calls"] <= 1.1 * r["bound"]
         use_ok = r["use"] >= 0.97 or not r["name"].startswith(("a", "b"))
         print(f"  target calls <= 1.1 x bound: {r['calls']:,} <= {1.1 * r['bound']:,.0f} "
@@ -238,10 +248,10 @@ def growth(sizes: list[int], runs: dict[int, list[dict[str, Any]]]) -> bool:
     ok = True
     for a, b in zip(runs[small], runs[large], strict=True):
         parts = []
-        for process, kib in b["rss"].items():
-            ratio = kib / a["rss"][process]
+        for process, (kib, _) in b["rss"].items():
+            ratio = kib / max(1, a["rss"][process][0])
             ok = ok and ratio <= 1.2
-            parts.append(f"{process} {a['rss'][process] / 1024:.0f} -> {kib / 1024:.0f} MiB "
+            parts.append(f"{process} {a['rss'][process][0] / 1024:.0f} -> {kib / 1024:.0f} MiB "
                          f"(x{ratio:.2f})")
         print(f"- {a['name']}: calls per item {a['calls'] / small:.3f} -> "
               f"{b['calls'] / large:.3f}; {'; '.join(parts)}")
