@@ -26,4 +26,5 @@ def _write() -> None:
 if __name__ == "__main__":
     atexit.register(_write)
     module, sys.argv = sys.argv[1], sys.argv[1:]
+    sys.path[0] = os.getcwd()  # as ``python -m`` does: the code of the working directory
     runpy.run_module(module, run_name="__main__", alter_sys=True)

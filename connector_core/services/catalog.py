@@ -176,7 +176,11 @@ def verify(gateway: MarketplaceGateway, accounts: Mapping[str, Account],
            ) -> VerifyReport:
     """Check every active row (of ``account``, or all) against ML, with one multiget per 20
     distinct items; ``replacements(account, sku)`` names the items that replace a closed
-    one (a UPtin migration)."""
+    one (a UPtin migration).
+
+    Each multiget's rows are checked as soon as it is answered and its items dropped, so
+    memory holds the rows and the findings, never the whole catalog; findings come out in
+    row order (SKU, account, item, variation) all the same."""
     by_account: dict[str, list[MappingRow]] = defaultdict(list)
     inactive = 0
     for row in rows:
@@ -197,17 +201,25 @@ def verify(gateway: MarketplaceGateway, accounts: Mapping[str, Account],
             findings.extend(Finding(r.sku, name, r.listing.item_id, r.listing.variation_id,
                                     f"account {name!r} is not registered") for r in account_rows)
             continue
-        ids = list(dict.fromkeys(r.listing.item_id for r in account_rows))
-        answers: dict[str, MarketItem | MarketplaceError] = {}
+        keyed: list[tuple[tuple[str, str, str, int], Finding]] = []
+        rows_of: dict[str, list[MappingRow]] = defaultdict(list)
+        for row in account_rows:
+            rows_of[row.listing.item_id].append(row)
+        ids = list(rows_of)
         for start in range(0, len(ids), CHUNK):
-            answers.update(gateway.get_items(known, ids[start:start + CHUNK]))
-            items += len(ids[start:start + CHUNK])
+            chunk = ids[start:start + CHUNK]
+            answers = gateway.get_items(known, chunk)
+            for item_id in chunk:
+                for row in rows_of[item_id]:
+                    found = (None if replacements is None else
+                             lambda k=known, sku=row.sku: replacements(k, sku))
+                    keyed.extend((row_key(row), f) for f in
+                                 check_row(row, known, answers.get(item_id), found))
+            items += len(chunk)
             if progress:
                 progress(items, total)
-        for row in sorted(account_rows, key=row_key):
-            found = (None if replacements is None else
-                     lambda k=known, sku=row.sku: replacements(k, sku))
-            findings.extend(check_row(row, known, answers.get(row.listing.item_id), found))
+        keyed.sort(key=lambda pair: pair[0])  # stable: a row's findings keep their order
+        findings.extend(f for _, f in keyed)
     return VerifyReport(tuple(findings), checked, inactive, items)
 
 
