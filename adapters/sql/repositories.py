@@ -96,8 +96,10 @@ def _mapping_order() -> tuple[Any, ...]:
 class SqlMappings(Repo):
     def kits(self) -> KitCatalog:
         components: dict[str, dict[str, int]] = {}
-        for row in self._all(select(KitComponentRow)):
-            components.setdefault(row.kit_sku, {})[row.component_sku] = row.units
+        # plain columns, not ORM objects: every push reads the whole kit table
+        for kit_sku, component_sku, units in self.session.execute(select(
+                KitComponentRow.kit_sku, KitComponentRow.component_sku, KitComponentRow.units)):
+            components.setdefault(kit_sku, {})[component_sku] = units
         return KitCatalog(Kit(sku, parts) for sku, parts in sorted(components.items()))
 
     def rows_for_skus(self, skus: Collection[str]) -> list[MappingRow]:
