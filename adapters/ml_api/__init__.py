@@ -16,7 +16,8 @@ and closes ``client`` at exit.
 
 from adapters.ml_api.converter import MlPayloadError, parse_item, parse_notification, parse_order
 from adapters.ml_api.factory import MlApi, build_ml_api
-from adapters.ml_api.gateway import HttpxMercadoLibreGateway, serialize_update
+from adapters.ml_api.gateway import HttpxMercadoLibreGateway
+from adapters.ml_api.items import serialize_update
 from adapters.ml_api.oauth import AUTH_HOSTS, MlOAuth, authorization_url
 from adapters.ml_api.ratelimit import SharedRateLimiter
 
