@@ -2,7 +2,7 @@
 
 The composition root builds, once per process::
 
-    client = httpx.Client(base_url=settings.ml_api_url, timeout=settings.ml_timeout_seconds)
+    client = ml_http_client(settings.ml_api_url, settings.ml_timeout_seconds)
     ml = build_ml_api(client, client_id=settings.ml_client_id, client_secret=...,
                       redirect_uri=settings.ml_redirect_uri, tokens=token_store, locks=locks,
                       rate_per_second=settings.rate_limit_per_second,
