@@ -18,9 +18,9 @@ from adapters.ml_api.user_products import MlUserProducts
 from adapters.sql.call_counts import SqlCallCounter
 from adapters.sql.listing_titles import SqlListingTitles
 from adapters.sql.oauth_states import SqlOAuthStates
+from adapters.title_noting import TitleNotingGateway
 from config.settings import Settings
 from config.storage import StorageParts
-from config.title_gateway import TitleNotingGateway
 from connector_core.ports.after_sale import AfterSaleGateway
 from connector_core.ports.clock import Clock
 from connector_core.ports.marketplace import MarketplaceGateway
