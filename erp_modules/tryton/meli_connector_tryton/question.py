@@ -9,7 +9,7 @@ from trytond.exceptions import UserError
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .client import ConnectorError
@@ -149,10 +149,13 @@ class Question(ModelSQL, ModelView):
             result = question.account.client().answer_question(question.ml_id, text)
         except ConnectorError as exc:
             raise UserError(answer_error(question.ml_id, exc)) from exc
-        cls.write([question], {
-            "state": "answered", "answer": text, "answered_by": "erp",
-            "answered_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            "ml_status": (result or {}).get("status") or "ANSWERED"})
+        # The fields are read-only to users (the feed writes them); answering is the sale
+        # users' button, so its outcome is written as the feed would.
+        with without_check_access():
+            cls.write([cls(question.id)], {
+                "state": "answered", "answer": text, "answered_by": "erp",
+                "answered_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                "ml_status": (result or {}).get("status") or "ANSWERED"})
         log.info("ML question %s answered from Tryton by user %s", question.ml_id,
                  Transaction().user)
 

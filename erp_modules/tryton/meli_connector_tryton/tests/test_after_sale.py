@@ -4,6 +4,7 @@ cancellation, a Full shipment left alone, questions answered and refused, and ev
 read twice (the cursor lowered to 0) with no second effect."""
 
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DBTestCase, with_transaction
@@ -262,6 +263,39 @@ class AfterSaleTestCase(DBTestCase):
                  (str(q2), "answered", "ANSWERED", "ml", "Respondida en ML", 6),
                  (str(q3), "closed", "BANNED", None, None, 5)])
 
+    @with_transaction()
+    def test_a_warehouse_user_fetches_labels_and_a_seller_answers(self):
+        """Users without access to the ML accounts (sale administrators') still print
+        labels (stock users) and answer questions (sale users)."""
+        pool = Pool()
+        ShipmentOut = pool.get("stock.shipment.out")
+        Question = pool.get("meli.question")
+        Attachment = pool.get("ir.attachment")
+        stub, company = self.setup_world()
+        with set_company(company):
+            mug, _kit = setup_catalog()
+            create_account(company, "http", stub.url, TOKEN)
+            receive(mug, 5, "3000", company)
+            stub.events += [order_event(1, "order.paid", A, MUG),
+                            shipping_event(2, [A], SHIP, "ready_to_ship", tracking="T1"),
+                            question_event(3, "question.received", 13000000001)]
+            self.fetch()
+            shipment = self.shipment(A)
+            question, = Question.search([])
+            warehouse = user("warehouse", company, ("stock", "group_stock"))
+            seller = user("seller", company, ("sale", "group_sale"))
+        with Transaction().set_user(warehouse.id), \
+                Transaction().set_context(_check_access=True, company=company.id):
+            with self.assertRaises(AccessError):  # the accounts are not theirs to read
+                pool.get("meli.account").read([shipment.meli_account.id], ["connector_token"])
+            ShipmentOut.meli_fetch_label(ShipmentOut.browse([shipment.id]))
+            self.assertEqual([a.name for a in Attachment.search(
+                [("resource", "=", str(shipment))])], [f"ML label {SHIP}.pdf"])
+        with Transaction().set_user(seller.id), \
+                Transaction().set_context(_check_access=True, company=company.id):
+            self.answer(Question(question.id), "Sí")
+            self.assertEqual(Question(question.id).state, "answered")
+
     def answer(self, question, text):
         """What the client does: the Answer button's wizard, its form filled in."""
         Wizard = Pool().get("meli.question.answer", type="wizard")
@@ -270,6 +304,15 @@ class AfterSaleTestCase(DBTestCase):
                                        active_ids=[question.id]):
             Wizard.execute(session_id, {"start": {"text": text}}, "answer")
         Wizard.delete(session_id)
+
+
+def user(login, company, group):
+    pool = Pool()
+    group_id = pool.get("ir.model.data").get_id(*group)
+    record = pool.get("res.user")(login=login, name=login, companies=[company], company=company,
+                                  groups=[group_id])
+    record.save()
+    return record
 
 
 del DBTestCase
