@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 
 from trytond.exceptions import UserError
+from trytond.exceptions import UserWarning as TrytonWarning
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -162,16 +163,16 @@ class ShipmentOut(MeliShippingMixin, metaclass=PoolMeta):
         if logistic_type == "fulfillment":
             return
         if status in ("shipped", "delivered"):
-            cls._meli_step(ids, "picked", cls.pack)
+            cls._meli_step(ids, "picked", cls.pack, check=cls._meli_packable)
             if status == "shipped":
                 cls._meli_step(ids, "packed", cls.ship)
             else:
                 cls._meli_step(ids, ("packed", "shipped"), cls.do)
-            behind = [s for s in cls.browse(ids) if s.state in NOT_LEFT[:3]]
-            for shipment in behind:
-                log.warning("ML says shipment %s is %s but Tryton shipment %s is %s: left "
-                            "for the warehouse to pick and pack", shipment.meli_shipment_id,
-                            status, shipment.rec_name, shipment.state)
+            for shipment in cls.browse(ids):
+                if shipment.state in NOT_LEFT:
+                    log.warning("ML says shipment %s is %s but Tryton shipment %s is %s: "
+                                "left for the warehouse", shipment.meli_shipment_id, status,
+                                shipment.rec_name, shipment.state)
         elif status == "cancelled":
             cls._meli_step(ids, NOT_LEFT, cls.cancel)
             for shipment in cls.browse(ids):
@@ -181,11 +182,36 @@ class ShipmentOut(MeliShippingMixin, metaclass=PoolMeta):
                                 shipment.rec_name)
 
     @classmethod
-    def _meli_step(cls, ids, states, transition):
+    def _meli_step(cls, ids, states, transition, check=None):
+        """One transition per shipment. One Tryton refuses stops the run with an error
+        naming it (like an unknown SKU): nothing of the run is applied, and the event is
+        applied again at the next run, once the shipment is handled in Tryton."""
         states = (states,) if isinstance(states, str) else states
-        ready = [s for s in cls.browse(ids) if s.state in states]
-        if ready:
-            transition(ready)
+        for shipment in cls.browse(ids):
+            if shipment.state not in states or (check and not check(shipment)):
+                continue
+            try:
+                transition([shipment])
+            except (UserError, TrytonWarning) as exc:
+                raise UserError(
+                    f"ML shipment {shipment.meli_shipment_id}: Tryton refused to "
+                    f"{transition.__name__} shipment {shipment.rec_name} ({exc.message}); "
+                    f"handle it in Tryton and the event is applied at the next run") from exc
+
+    @staticmethod
+    def _meli_packable(shipment):
+        """Packing is the warehouse's word when what was picked is not what was sold:
+        Tryton's own quantity check (it writes nothing) decides."""
+        try:
+            if any(m.state not in ("done", "cancelled") for m in shipment.inventory_moves):
+                raise TrytonWarning("check_inventory", "some inventory moves are not done")
+            if shipment.warehouse_storage != shipment.warehouse_output:
+                shipment.check_quantity()
+        except TrytonWarning as exc:
+            log.warning("ML shipment %s has left but Tryton shipment %s is not packed: %s",
+                        shipment.meli_shipment_id, shipment.rec_name, exc.message)
+            return False
+        return True
 
     # --- labels ----------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from .connector_stub import (
 from .connector_world import MUG
 from .tryton_data import create_account, receive, setup_catalog
 
-A, B, C, F = "2000000000000001", "2000000000000002", "2000000000000003", "2000000000000004"
+A, B, C, D, F = ("2000000000000001", "2000000000000002", "2000000000000003",
+                 "2000000000000005", "2000000000000004")
 PACK, SHIP, SHIP_C, SHIP_F = 2000000000000900, 40000000001, 40000000003, 40000000004
 RECEIVER = {"name": "Ana Pérez", "phone": "11 5555-0000",
             "address": {"street_name": "Av. Siempreviva", "street_number": "742",
@@ -75,11 +76,13 @@ class AfterSaleTestCase(DBTestCase):
                 order_event(2, "order.paid", A, MUG, pack_id=PACK),
                 order_event(3, "order.created", B, MUG, quantity=2, pack_id=PACK),
                 order_event(4, "order.paid", B, MUG, quantity=2, pack_id=PACK),
-                shipping_event(5, [A, B], SHIP, "handling", pack_id=PACK, receiver=RECEIVER),
+                order_event(5, "order.paid", D, MUG, pack_id=PACK),
+                shipping_event(6, [A, B, D], SHIP, "handling", pack_id=PACK,
+                               receiver=RECEIVER),
             ]
             self.fetch()
-            first, second = self.shipment(A), self.shipment(B)
-            for shipment in (first, second):
+            first, second, fourth = self.shipment(A), self.shipment(B), self.shipment(D)
+            for shipment in (first, second, fourth):
                 self.assertEqual((shipment.meli_shipment_id, shipment.meli_shipping_status,
                                   shipment.meli_logistic_type, shipment.meli_tracking_number,
                                   shipment.meli_account),
@@ -101,22 +104,25 @@ class AfterSaleTestCase(DBTestCase):
             self.assertIn("it is handling", str(refused.exception))
             self.assertEqual(self.attachments(first), [])
 
-            # The warehouse packs the first parcel; the second is only assigned.
-            ShipmentOut.wait([first, second])
-            ShipmentOut.assign_try([first, second])
-            ShipmentOut.pick([first])
+            # The warehouse packs the first parcel; the second is picked but one unit is
+            # then taken off it (Tryton's quantity check would ask before packing); the
+            # third is only assigned.
+            ShipmentOut.wait([first, second, fourth])
+            ShipmentOut.assign_try([first, second, fourth])
+            ShipmentOut.pick([first, second])
             ShipmentOut.pack([first])
+            pool.get("stock.move").write(list(second.outgoing_moves), {"quantity": 1})
 
-            stub.events.append(shipping_event(6, [A, B], SHIP, "ready_to_ship",
+            stub.events.append(shipping_event(7, [A, B, D], SHIP, "ready_to_ship",
                                               substatus="ready_to_print", tracking="MMXQP01",
                                               pack_id=PACK))
             self.fetch()
             self.assertEqual([(s.meli_shipping_status, s.meli_shipping_substatus,
                                s.meli_tracking_number, bool(s.meli_receiver))
-                              for s in (self.shipment(A), self.shipment(B))],
-                             [("ready_to_ship", "ready_to_print", "MMXQP01", True)] * 2)
+                              for s in (first, second, fourth)],
+                             [("ready_to_ship", "ready_to_print", "MMXQP01", True)] * 3)
 
-            # One label call for the pack's one ML shipment, attached to both; fetched
+            # One label call for the pack's one ML shipment, attached to each; fetched
             # again, it replaces the first.
             stub.label = (200, b"%PDF-1.4 label of 40000000001", "application/pdf")
             before = len(stub.requested("/erp/shipments/labels"))
@@ -132,34 +138,41 @@ class AfterSaleTestCase(DBTestCase):
             self.assertEqual([a.name for a in self.attachments(second)],
                              [f"ML label {SHIP}.pdf"])
 
-            # Shipped: the packed parcel follows; the one still on the shelf waits.
-            stub.events.append(shipping_event(7, [A, B], SHIP, "shipped", tracking="MMXQP01"))
+            # Shipped: the packed parcel follows; the two the warehouse has not finished
+            # wait for it, with a warning each, and the feed goes on.
+            stub.events.append(shipping_event(8, [A, B, D], SHIP, "shipped"))
             with self.assertLogs("meli_connector_tryton.shipping", "WARNING") as logs:
                 self.fetch()
-            self.assertIn("left for the warehouse", "\n".join(logs.output))
-            self.assertEqual((self.state(first), self.state(second)), ("shipped", "assigned"))
-            stub.events.append(shipping_event(8, [A, B], SHIP, "delivered", tracking="MMXQP01"))
+            self.assertIn(f"Tryton shipment {second.rec_name} is not packed",
+                          "\n".join(logs.output))
+            self.assertIn(f"Tryton shipment {fourth.rec_name} is assigned: left for the "
+                          f"warehouse", "\n".join(logs.output))
+            self.assertEqual([self.state(s) for s in (first, second, fourth)],
+                             ["shipped", "picked", "assigned"])
+            stub.events.append(shipping_event(9, [A, B, D], SHIP, "delivered"))
             self.fetch()
-            self.assertEqual((self.state(first), self.state(second)), ("done", "assigned"))
+            self.assertEqual([self.state(s) for s in (first, second, fourth)],
+                             ["done", "picked", "assigned"])
+            self.assertEqual(ShipmentOut(first.id).meli_tracking_number, "MMXQP01")  # kept
 
             # Another order: ML cancels its shipment while the parcel is picked.
-            stub.events += [order_event(9, "order.created", C, MUG),
-                            order_event(10, "order.paid", C, MUG),
-                            shipping_event(11, [C], SHIP_C, "handling")]
+            stub.events += [order_event(10, "order.created", C, MUG),
+                            order_event(11, "order.paid", C, MUG),
+                            shipping_event(12, [C], SHIP_C, "handling")]
             self.fetch()
             third = self.shipment(C)
             ShipmentOut.wait([third])
             ShipmentOut.assign_try([third])
             ShipmentOut.pick([third])
-            stub.events.append(shipping_event(12, [C], SHIP_C, "cancelled"))
+            stub.events.append(shipping_event(13, [C], SHIP_C, "cancelled"))
             self.fetch()
             self.assertEqual(self.state(third), "cancelled")
 
             # Full: ML ships from its own warehouse; Tryton's shipment stays as the sale
             # left it (waiting).
-            stub.events += [order_event(13, "order.created", F, MUG),
-                            order_event(14, "order.paid", F, MUG),
-                            shipping_event(15, [F], SHIP_F, "delivered",
+            stub.events += [order_event(14, "order.created", F, MUG),
+                            order_event(15, "order.paid", F, MUG),
+                            shipping_event(16, [F], SHIP_F, "delivered",
                                            logistic="fulfillment")]
             self.fetch()
             full = self.shipment(F)
@@ -168,14 +181,15 @@ class AfterSaleTestCase(DBTestCase):
 
             # Every event again: nothing changes, nothing is created twice.
             self.replay_all(account)
-            self.assertEqual(len(pool.get("sale.sale").search([])), 4)
+            self.assertEqual(len(pool.get("sale.sale").search([])), 5)
             self.assertEqual([(self.state(s), ShipmentOut(s.id).meli_shipping_status,
                                ShipmentOut(s.id).meli_shipping_event)
-                              for s in (first, second, third, full)],
-                             [("done", "delivered", 8), ("assigned", "delivered", 8),
-                              ("cancelled", "cancelled", 12), ("waiting", "delivered", 15)])
+                              for s in (first, second, fourth, third, full)],
+                             [("done", "delivered", 9), ("picked", "delivered", 9),
+                              ("assigned", "delivered", 9), ("cancelled", "cancelled", 13),
+                              ("waiting", "delivered", 16)])
             self.assertEqual(len(self.attachments(first)), 2)
-            self.assertEqual(pool.get("meli.account")(account.id).event_cursor, 15)
+            self.assertEqual(pool.get("meli.account")(account.id).event_cursor, 16)
 
     @with_transaction()
     def test_a_shipment_described_before_its_sale_is_processed_gets_it(self):
@@ -191,6 +205,43 @@ class AfterSaleTestCase(DBTestCase):
             shipment = self.shipment(A)
             self.assertEqual((shipment.meli_shipment_id, shipment.meli_shipping_status,
                               shipment.meli_shipping_event), (str(SHIP), "pending", 2))
+
+    @with_transaction()
+    def test_a_transition_tryton_refuses_stops_the_run_and_names_the_shipment(self):
+        pool = Pool()
+        ShipmentOut = pool.get("stock.shipment.out")
+        Account = pool.get("meli.account")
+        stub, company = self.setup_world()
+        with set_company(company):
+            mug, _kit = setup_catalog()
+            account = create_account(company, "http", stub.url, TOKEN)
+            receive(mug, 5, "3000", company)
+            stub.events += [order_event(1, "order.paid", A, MUG),
+                            shipping_event(2, [A], SHIP, "handling")]
+            self.fetch()
+            shipment = self.shipment(A)
+            ShipmentOut.wait([shipment])
+            ShipmentOut.assign_try([shipment])
+            ShipmentOut.pick([shipment])
+            ShipmentOut.pack([shipment])
+            stub.events.append(shipping_event(3, [A], SHIP, "delivered"))
+
+            def do(cls, shipments):
+                raise UserError("the stock period is closed")
+
+            ShipmentOut.do = classmethod(do)
+            try:
+                with self.assertRaises(UserError) as refused:
+                    self.fetch()
+            finally:
+                del ShipmentOut.do
+            self.assertEqual(refused.exception.message, (
+                f"ML shipment {SHIP}: Tryton refused to do shipment {shipment.rec_name} (the "
+                f"stock period is closed); handle it in Tryton and the event is applied at "
+                f"the next run"))
+            # The cron rolls the run back: the cursor was never moved past the event.
+            self.assertEqual(Account(account.id).event_cursor, 2)
+            self.assertEqual(self.state(shipment), "packed")
 
     @with_transaction()
     def test_questions_received_answered_refused_and_closed_once(self):
