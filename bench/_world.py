@@ -225,6 +225,7 @@ def start_workers(command: Sequence[str], env: dict[str, str], logs: Path, name:
     """``count`` worker processes (``command`` + ``worker``), their output in ``logs``;
     with ``command`` = ``[*PEAK, module]`` each notes its peak RSS for :func:`stop_workers`."""
     workers = []
+    logs.mkdir(parents=True, exist_ok=True)
     for n in range(count):
         with (logs / f"{name}-worker{n}.log").open("wb") as log:
             peak = logs / f"{name}-worker{n}.peak"

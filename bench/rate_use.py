@@ -40,7 +40,7 @@ from _world import (
 )
 from sqlalchemy import func, select
 
-from adapters.sql.rows import JobRow
+from adapters.sql.rows.jobs import JobRow
 from config.bootstrap import Connector
 from config.settings import Settings
 from ml_sandbox import SandboxState

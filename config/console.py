@@ -8,16 +8,18 @@ hash-password``. It needs ``CONNECTOR_SECRET_KEY`` (the session key is derived f
 import os
 from collections.abc import Mapping
 
+from adapters.redis_throttle import RedisLoginThrottle
 from adapters.sql.console_reads import SqlConsoleReads
 from config.bootstrap import Connector
-from connector_core.domain.commands import PushItem, Reconcile
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import MAX_ATTEMPTS
 from connector_core.services.catalog import verify
 from connector_core.services.explain import ListingStory, explain_listing
+from connector_core.services.operator import queue_push, queue_reconcile_all
 from webhook_app.console import ConsoleServices, VerifyOutcome
 from webhook_app.console.passwords import hash_problem
 from webhook_app.console.security import session_key
+from webhook_app.console.throttle import LIMIT, WINDOW, LoginThrottle, Throttle
 from webhook_app.proxies import parse_networks
 
 VARIABLE = "CONSOLE_OPERATORS"
@@ -64,20 +66,12 @@ class ConsoleActions:
         return f"retrying {count} job(s)"
 
     def push_now(self, account: str, item_id: str) -> str:
-        with self.connector.uow as uow:
-            if not any(r.active for r in uow.mappings.rows_for_item(account, item_id)):
-                raise InvalidInput(f"{account}/{item_id} has no active mapping row")
-            uow.jobs.add(PushItem(account, item_id))
-            uow.commit()
+        queue_push(account, item_id, uow=self.connector.uow)
         self.connector.runtime.jobs_committed()
         return f"push of {item_id} queued"
 
     def reconcile_now(self) -> str:
-        with self.connector.uow as uow:
-            names = [a.name for a in uow.accounts.list()]
-            for name in names:
-                uow.jobs.add(Reconcile(name))
-            uow.commit()
+        names = queue_reconcile_all(uow=self.connector.uow)
         self.connector.runtime.jobs_committed()
         return f"reconciliation queued for {len(names)} account(s)"
 
@@ -115,3 +109,12 @@ def console_services(connector: Connector,
         retry=actions.retry, push_now=actions.push_now, reconcile_now=actions.reconcile_now,
         verify=actions.verify_mappings, dead_letters=connector.dead_letters.failed,
         calls_per_minute=int(settings.rate_limit_per_second * 60))
+
+
+def login_throttle(connector: Connector) -> Throttle:
+    """Failed logins counted across every web process when Redis is configured (production),
+    in this process otherwise (the laptop setup, one process)."""
+    local = LoginThrottle(limit=LIMIT, window=WINDOW)
+    if connector.redis is None:
+        return local
+    return RedisLoginThrottle(connector.redis, limit=LIMIT, window=WINDOW, fallback=local)
