@@ -1,7 +1,8 @@
 """``meli-connector``: the command line (CONTRACT §4).
 
-Each module in :mod:`config.commands` contributes subcommands through a
-``register(subparsers)`` function; this module only finds them and reports errors. Every
+Each public module in :mod:`config.commands` contributes subcommands through a
+``register(subparsers)`` function (a ``_module`` there is a part shared by commands); this
+module only finds them and reports errors. Every
 command exits non-zero with a one-line reason on bad input.
 """
 
@@ -24,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(sub)
     return parser

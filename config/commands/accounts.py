@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from config import up_accounts
+from config.commands import _up_accounts as up_accounts
 from config.connecting import connector_for
 from config.settings import Settings
 from connector_core.domain.errors import InvalidInput

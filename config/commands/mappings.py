@@ -129,7 +129,7 @@ def _progress(what: str) -> Any:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from config.up_accounts import replacements_finder
+    from config.commands._up_accounts import replacements_finder
     from connector_core.services.catalog import verify
 
     connector = _connector()

@@ -8,7 +8,7 @@ UP (:func:`pushes_for_items`), never to an item known to be closed.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import timedelta
 
 from attrs import frozen
@@ -151,6 +151,20 @@ def route_item_push(cmd: PushItem, account: Account, *, uow: UnitOfWork,
     return Route(PushUserProduct(account.name, known.user_product_id))
 
 
-def replacements(uow: UnitOfWork, account: str, skus: Sequence[str]) -> dict[str, list[str]]:
-    """SKU -> the open items a migration made that sell it (as recorded)."""
-    return uow.user_products.migrated_in(account, skus)
+def replacement_items(account: Account, sku: str, *, uow: UnitOfWork,
+                      ups: UserProductsGateway) -> list[str]:
+    """The items that replace a closed item selling ``sku`` (``mappings verify``): those a
+    migration made, as the connector recorded them, else the seller's open items that ML finds
+    under that SKU."""
+    with uow:
+        recorded = uow.user_products.migrated_in(account.name, [sku]).get(sku, [])
+    if recorded:
+        return list(recorded)
+    return list(ups.items_by_sku(account, sku))
+
+
+def seller_models(uow: UnitOfWork) -> dict[str, SellerModel]:
+    """Account name -> its cached seller model (absent: never read from ML)."""
+    with uow:
+        found = {a.name: uow.user_products.seller_model(a.name) for a in uow.accounts.list()}
+    return {name: model for name, model in found.items() if model is not None}

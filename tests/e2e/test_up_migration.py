@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from adapters.sql.admin import apply_admin_tables, stored_table
-from config.up_accounts import replacements_finder
+from config.commands._up_accounts import replacements_finder
 from config.wsgi import make_app
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.mapping import Listing, MappingRow, MappingTable

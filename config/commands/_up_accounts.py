@@ -5,19 +5,23 @@ list`` (``--refresh`` reads it again from ML, with the UP of every mapped item),
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from config.bootstrap import Connector
+from connector_core.domain.accounts import Account
 from connector_core.domain.errors import InvalidInput
+from connector_core.domain.user_products import SellerModel
+from connector_core.ports.user_products import UserProductsGateway
+from connector_core.services.up_model import replacement_items, seller_models
 
 
-def models(connector: Any) -> dict[str, Any]:
+def models(connector: Connector) -> dict[str, SellerModel]:
     """Account name -> its cached :class:`SellerModel` (absent: never read from ML)."""
-    with connector.uow as uow:
-        found = {a.name: uow.user_products.seller_model(a.name) for a in uow.accounts.list()}
-    return {name: model for name, model in found.items() if model is not None}
+    return seller_models(connector.uow)
 
 
-def model_fields(model: Any) -> dict[str, Any]:
+def model_fields(model: SellerModel | None) -> dict[str, Any]:
     if model is None:
         return {"model": "unknown", "user_product_seller": None, "multi_origin": None,
                 "model_checked_at": None}
@@ -83,28 +87,23 @@ def _stores(args: argparse.Namespace) -> int:
     return 1 if unknown else 0
 
 
-def _ups(connector: Any) -> Any:
+def _ups(connector: Connector) -> UserProductsGateway:
     ups = connector.user_products
     if ups is None:
         raise InvalidInput("the ML adapter in use has no User Products endpoints")
     return ups
 
 
-def register_stores(acc: Any) -> None:
+def register_stores(acc: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     stores = acc.add_parser("stores", help="the seller's ML stores (multi-origin stock)")
     stores.add_argument("name")
     stores.add_argument("--json", action="store_true", help="print JSON")
     stores.set_defaults(handler=_stores)
 
 
-def replacements_finder(connector: Any) -> Any:
-    """``replacements(account, sku)`` for ``mappings verify``: the items a migration made
-    that sell ``sku`` (as the connector recorded them), else the seller's open items that
-    ML finds under that SKU."""
-    def replacements(account: Any, sku: str) -> list[str]:
-        with connector.uow as uow:
-            recorded = uow.user_products.migrated_in(account.name, [sku]).get(sku, [])
-        if recorded:
-            return list(recorded)
-        return list(_ups(connector).items_by_sku(account, sku))
+def replacements_finder(connector: Connector) -> Callable[[Account, str], list[str]]:
+    """``replacements(account, sku)`` for ``mappings verify`` (see
+    :func:`~connector_core.services.up_model.replacement_items`)."""
+    def replacements(account: Account, sku: str) -> list[str]:
+        return replacement_items(account, sku, uow=connector.uow, ups=_ups(connector))
     return replacements
