@@ -40,7 +40,7 @@ from config.after_sale_jobs import after_sale_gateway, answer_rules
 from config.runtime import Runtime
 from config.settings import ML_API_URL, Settings
 from config.title_gateway import TitleNotingGateway
-from connector_core.domain.commands import Command
+from connector_core.domain.commands import Command, PushItem
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import MAX_ATTEMPTS
 from connector_core.ports.after_sale import AfterSaleGateway
@@ -57,6 +57,7 @@ from connector_core.services.dead_letters import DeadLetterList
 from connector_core.services.handlers import handler_table
 from connector_core.services.jobs import JobRuntime
 from connector_core.services.notifications import UnitOfWorkIntake
+from connector_core.services.push_batch import PreReadMarketplace, push_batching
 from connector_core.services.retention import Retention
 from connector_core.services.scheduler import Scheduler
 from connector_core.services.up_jobs import up_handlers
@@ -204,11 +205,15 @@ class Connector:
     @cached_property
     def jobs(self) -> JobRuntime:
         metrics = PrometheusJobMetrics()
+
+        def pushing() -> PreReadMarketplace:  # a push reads its item from its batch's multiget
+            return PreReadMarketplace(self.gateway)
+
         handlers = with_after_sale(
             up_handlers(
-                handler_table(uow=self.uow, marketplace=lambda: self.gateway,
-                              clock=self.clock, metrics=metrics),
-                uow=self.uow, marketplace=lambda: self.gateway, ups=lambda: self.user_products,
+                handler_table(uow=self.uow, marketplace=pushing, clock=self.clock,
+                              metrics=metrics),
+                uow=self.uow, marketplace=pushing, ups=lambda: self.user_products,
                 clock=self.clock, metrics=metrics, locks=self.locks),
             uow=self.uow, marketplace=lambda: self.gateway,
             after_sale=lambda: after_sale_gateway(self), clock=self.clock,
@@ -218,7 +223,10 @@ class Connector:
                           job_timeout_seconds=self.settings.job_timeout_seconds,
                           sweep_interval_seconds=self.settings.sweep_interval_seconds,
                           lease_seconds=self.settings.job_lease_seconds,
-                          is_transient=is_transient)
+                          is_transient=is_transient,
+                          batching={PushItem: push_batching(
+                              uow=self.uow, marketplace=lambda: self.gateway,
+                              run_push=handlers[PushItem])})
 
     @cached_property
     def scheduler(self) -> Scheduler:

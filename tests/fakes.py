@@ -310,6 +310,18 @@ class FakeJobs(_Repo):
     def waiting(self, limit: int = 1000) -> list[StoredJob]:
         return self._rows()[:limit]
 
+    def batch_mates(self, of: StoredJob, *, key_prefix: str, limit: int,
+                    due_by: datetime | None) -> list[StoredJob]:
+        found = []
+        for row in self._rows():
+            held = self.s.job_not_before.get(row.dedup_key)
+            if (row.id != of.id and row.attempts == 0 and row.lane is of.lane
+                    and type(row.command) is type(of.command)
+                    and row.dedup_key.startswith(key_prefix)
+                    and (due_by is None or held is None or held <= due_by)):
+                found.append(row)
+        return found[:limit]
+
 
 class FakeInbox(_Repo):
     def add(self, notification: Notification, raw: dict[str, Any],

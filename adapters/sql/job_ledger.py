@@ -120,6 +120,20 @@ class SqlJobLedger(Repo):
                 .order_by(JobRow.id).limit(limit))
         return [_job(r) for r in self._all(stmt)]
 
+    def batch_mates(self, of: StoredJob, *, key_prefix: str, limit: int,
+                    due_by: datetime | None) -> list[StoredJob]:
+        """Jobs that may run with ``of`` (see the port). Walks the jobs in ``id`` order and
+        stops at ``limit``: waiting pushes are most of the table when there are many."""
+        stmt = (select(*_JOB_COLUMNS)
+                .where(JobRow.claimed_at.is_(None), JobRow.attempts == 0,
+                       JobRow.kind == type(of.command).__name__, JobRow.lane == of.lane.value,
+                       JobRow.dedup_key.startswith(key_prefix, autoescape=True),
+                       JobRow.id != of.id)
+                .order_by(JobRow.id).limit(limit))
+        if due_by is not None:
+            stmt = stmt.where(JobRow.not_before.is_(None) | (JobRow.not_before <= due_by))
+        return [_job(r) for r in self.session.execute(stmt).all()]
+
     def take_for_dispatch(self, limit: int = 100,
                           now: datetime | None = None) -> list[StoredJob]:
         """Mark up to ``limit`` jobs never dispatched as dispatched, and return them for the

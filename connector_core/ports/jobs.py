@@ -95,6 +95,15 @@ class JobLedger(JobOutbox, Protocol):
         """Unclaimed jobs, oldest first."""
         ...
 
+    def batch_mates(self, of: StoredJob, *, key_prefix: str, limit: int,
+                    due_by: datetime | None) -> list[StoredJob]:
+        """Up to ``limit`` unclaimed jobs that may run together with ``of``: the same
+        command type and lane, a dedup key starting with ``key_prefix``, never run yet (no
+        attempt: a job that failed once runs alone), due by ``due_by`` (None: held-back ones
+        too), oldest first, ``of`` itself excluded. They are not claimed: the caller claims
+        each (:meth:`claim` by id) and may lose some to other runners."""
+        ...
+
 
 class JobLedgerSession(Protocol):
     """A transaction over the job ledger (the unit of work, seen by the job runtime)."""
