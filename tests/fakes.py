@@ -277,6 +277,11 @@ class FakeJobs(_Repo):
                 return claimed
         return None
 
+    def claim_many(self, job_ids: Sequence[int],
+                   at: datetime | None = None) -> list[StoredJob]:
+        taken = [self.claim(job_id=job_id, at=at) for job_id in sorted(job_ids)]
+        return [job for job in taken if job is not None]
+
     def complete(self, job_id: int) -> None:
         self.s.claimed_jobs.pop(job_id, None)
 

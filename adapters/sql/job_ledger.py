@@ -199,6 +199,16 @@ class SqlJobLedger(Repo):
         rows = self._all(select(JobRow).where(JobRow.id == claimed))
         return _job(rows[0])
 
+    def claim_many(self, job_ids: Sequence[int],
+                   at: datetime | None = None) -> list[StoredJob]:
+        """One statement: a batch's mates are claimed together."""
+        if not job_ids:
+            return []
+        stmt = (update(JobRow).where(JobRow.id.in_(list(job_ids)), JobRow.claimed_at.is_(None))
+                .values(claimed_at=at or self._now(), attempts=JobRow.attempts + 1)
+                .returning(*_JOB_COLUMNS).execution_options(synchronize_session=False))
+        return sorted((_job(r) for r in self.session.execute(stmt).all()), key=lambda j: j.id)
+
     def complete(self, job_id: int) -> None:
         self.session.execute(delete(JobRow).where(JobRow.id == job_id)
                              .execution_options(synchronize_session=False))

@@ -72,6 +72,11 @@ class JobLedger(JobOutbox, Protocol):
         runner has it (or it is done)."""
         ...
 
+    def claim_many(self, job_ids: Sequence[int],
+                   at: datetime | None = None) -> list[StoredJob]:
+        """:meth:`claim` each of ``job_ids`` still unclaimed, in one go; those taken."""
+        ...
+
     def complete(self, job_id: int) -> None: ...
 
     def renew(self, job_id: int, at: datetime | None = None) -> bool:

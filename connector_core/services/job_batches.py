@@ -241,26 +241,30 @@ class BatchRun:
             found = uow.jobs.batch_mates(
                 first, key_prefix=batching.key_prefix(first.command), limit=3 * batching.size,
                 due_by=None if self._drained is not None else rt.clock.now())
-        mates: list[StoredJob] = []
+        locked: dict[int, HeldLock] = {}
         for job in found:
-            if len(mates) == batching.size - 1:
+            if len(locked) == batching.size - 1:
                 break
             if batching.group(job.command) != group or job.dedup_key == first.dedup_key:
                 continue
             try:
-                lock = HeldLock(rt.locks.hold(f"job:{job.dedup_key}", ttl=rt.lease_seconds,
-                                              wait=0))
+                locked[job.id] = HeldLock(rt.locks.hold(f"job:{job.dedup_key}",
+                                                        ttl=rt.lease_seconds, wait=0))
             except TimeoutError:
                 continue  # another runner is busy with this key: the job waits its turn
+        try:
             with rt.ledger as uow:
-                claimed = uow.jobs.claim(job_id=job.id)
+                mates = uow.jobs.claim_many(list(locked))
                 uow.commit()
-            if claimed is None:  # another runner took it meanwhile
+        except BaseException:
+            for lock in locked.values():
                 lock.let_go()
-                continue
-            self._locks[claimed.id] = lock
-            self._leases.add(claimed.id, lock.renew)
-            mates.append(claimed)
+            raise
+        for mate in mates:
+            self._locks[mate.id] = locked.pop(mate.id)
+            self._leases.add(mate.id, self._locks[mate.id].renew)
             if self._drained is not None:
-                self._drained.tried.add(claimed.id)
+                self._drained.tried.add(mate.id)
+        for lock in locked.values():  # another runner took these meanwhile
+            lock.let_go()
         return mates

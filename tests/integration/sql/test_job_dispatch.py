@@ -262,3 +262,19 @@ def test_batch_mates_are_the_waiting_untried_due_jobs_of_the_group_and_lane(
                                                "push-main-b-MLA80"]
     assert [j.dedup_key for j in two] == ["push-main-MLA3", "push-main-MLA4"]
     assert [j.dedup_key for j in wild] == ["push-ma_n-MLA70"]
+
+
+def test_claim_many_takes_those_still_unclaimed_in_one_go(sql_uow: SqlAlchemyUnitOfWork,
+                                                          clock: FixedClock) -> None:
+    add_jobs(sql_uow, 4)
+    with sql_uow:
+        ids = {j.dedup_key: j.id for j in sql_uow.jobs.waiting()}
+        sql_uow.jobs.claim(dedup_key="push-main-MLA1")  # another runner's
+        taken = sql_uow.jobs.claim_many([ids["push-main-MLA3"], ids["push-main-MLA1"],
+                                         ids["push-main-MLA2"]])
+        sql_uow.commit()
+    assert [(j.dedup_key, j.attempts, j.claimed_at) for j in taken] == [
+        ("push-main-MLA2", 1, clock.now()), ("push-main-MLA3", 1, clock.now())]
+    with sql_uow:
+        assert [j.dedup_key for j in sql_uow.jobs.waiting()] == ["push-main-MLA0"]
+        assert sql_uow.jobs.claim_many([]) == []
