@@ -86,6 +86,7 @@ def wait_workers(url: str, count: int, timeout: float = 60) -> None:
 def start_workers(command: list[str], env: dict[str, str], logs: Path, mode: str,
                   count: int) -> list[subprocess.Popen[bytes]]:
     workers = []
+    logs.mkdir(parents=True, exist_ok=True)
     for n in range(count):
         with (logs / f"{mode}-worker{n}.log").open("wb") as log:
             workers.append(subprocess.Popen([*command, "worker"], cwd=ROOT, env=env,

@@ -8,6 +8,7 @@ hash-password``. It needs ``CONNECTOR_SECRET_KEY`` (the session key is derived f
 import os
 from collections.abc import Mapping
 
+from adapters.redis_throttle import RedisLoginThrottle
 from adapters.sql.console_reads import SqlConsoleReads
 from config.bootstrap import Connector
 from connector_core.domain.commands import PushItem, Reconcile
@@ -18,6 +19,7 @@ from connector_core.services.explain import ListingStory, explain_listing
 from webhook_app.console import ConsoleServices, VerifyOutcome
 from webhook_app.console.passwords import hash_problem
 from webhook_app.console.security import session_key
+from webhook_app.console.throttle import LIMIT, WINDOW, LoginThrottle, Throttle
 from webhook_app.proxies import parse_networks
 
 VARIABLE = "CONSOLE_OPERATORS"
@@ -115,3 +117,12 @@ def console_services(connector: Connector,
         retry=actions.retry, push_now=actions.push_now, reconcile_now=actions.reconcile_now,
         verify=actions.verify_mappings, dead_letters=connector.dead_letters.failed,
         calls_per_minute=int(settings.rate_limit_per_second * 60))
+
+
+def login_throttle(connector: Connector) -> Throttle:
+    """Failed logins counted across every web process when Redis is configured (production),
+    in this process otherwise (the laptop setup, one process)."""
+    local = LoginThrottle(limit=LIMIT, window=WINDOW)
+    if connector.redis is None:
+        return local
+    return RedisLoginThrottle(connector.redis, limit=LIMIT, window=WINDOW, fallback=local)

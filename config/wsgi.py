@@ -4,7 +4,7 @@ from flask import Flask
 
 from config import jobs
 from config.bootstrap import Connector
-from config.console import console_services
+from config.console import console_services, login_throttle
 from webhook_app import WebhookServices, WebhookSettings, create_app
 from webhook_app.console import install_console
 
@@ -22,7 +22,7 @@ def make_app(connector: Connector) -> Flask:
     app = create_app(services)
     console = console_services(connector)
     if console is not None:
-        install_console(app, console)
+        install_console(app, console, login_throttle(connector))
     return app
 
 

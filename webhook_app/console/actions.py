@@ -15,7 +15,7 @@ from webhook_app.console.blueprint import bp, page, services
 from webhook_app.console.pages import ACCOUNT, ML_ID, safe_next
 from webhook_app.console.passwords import check_password
 from webhook_app.console.security import start_session
-from webhook_app.console.throttle import LoginThrottle
+from webhook_app.console.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def login() -> Response | tuple[str, int]:
     name = request.form.get("name", "")[:MAX_NAME]
     password = request.form.get("password", "")[:1024]
     keys = (f"name:{name}", f"address:{request.remote_addr}")
-    throttle: LoginThrottle = current_app.extensions["console_throttle"]
+    throttle: Throttle = current_app.extensions["console_throttle"]
     wait = throttle.wait(*keys)
     if wait:
         log.warning("console: login for %r from %s refused: too many failures",

@@ -1,15 +1,24 @@
 """Failed logins slow down guessing: past ``LIMIT`` failures for one name or from one address
 within ``WINDOW`` seconds, logins for it are refused (429) until the oldest failure is that
-old. Counted per web process (each gunicorn process counts its own)."""
+old. ``LoginThrottle`` counts in one process (the laptop setup); with Redis configured the
+wiring passes ``adapters.redis_throttle.RedisLoginThrottle``, shared by every web process."""
 
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 LIMIT = 5
 WINDOW = 300.0
 MAX_KEYS = 10_000  # names and addresses tracked at once; the stalest go first
+
+
+class Throttle(Protocol):
+    def wait(self, *keys: str) -> float:
+        """Seconds before any of ``keys`` may try again (0: now)."""
+    def failed(self, *keys: str) -> None: ...
+    def succeeded(self, key: str) -> None: ...
 
 
 class LoginThrottle:

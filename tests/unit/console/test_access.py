@@ -57,7 +57,7 @@ class StubReads:
         self.recorded.append(action)
 
 
-def console(trusted: str = "", operators: dict[str, str] | None = None):
+def console(trusted: str = "", operators: dict[str, str] | None = None, throttle=None):
     client, _, _ = build()
     reads = StubReads()
     services = ConsoleServices(
@@ -69,7 +69,7 @@ def console(trusted: str = "", operators: dict[str, str] | None = None):
         push_now=lambda account, item: "queued", reconcile_now=lambda: "queued for 1",
         verify=lambda: VerifyOutcome(summary="ok", problems=(), warnings=()),
         calls_per_minute=600)
-    install_console(client.application, services)
+    install_console(client.application, services, throttle)
     return client, reads
 
 
