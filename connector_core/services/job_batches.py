@@ -81,6 +81,10 @@ class Leases:
         with self._guard:
             self._held.pop(job_id, None)
 
+    def holds(self, job_id: int) -> bool:
+        with self._guard:
+            return job_id in self._held
+
     def held(self) -> list[tuple[int, Renew]]:
         with self._guard:
             return list(self._held.items())
@@ -103,7 +107,7 @@ def heartbeat(ledger: JobLedgerSession, clock: Clock, lease_seconds: float,
                 except Exception as exc:  # the next beat tries again
                     log.warning("job-%d: could not renew its lease (%s)", job_id, exc)
                     continue
-                if not alive:
+                if not alive and leases.holds(job_id):  # (not: done since the snapshot)
                     log.warning("job-%d: its claim was released meanwhile (taken for a dead "
                                 "runner's); it may run twice, which is harmless", job_id)
 
