@@ -285,6 +285,13 @@ class FakeJobs(_Repo):
     def complete(self, job_id: int) -> None:
         self.s.claimed_jobs.pop(job_id, None)
 
+    def unclaim(self, job_id: int) -> bool:
+        row = self.s.claimed_jobs.get(job_id)
+        if row is None or not self.release(job_id):
+            return False
+        self._set(self.s.waiting_jobs[row.dedup_key], attempts=row.attempts - 1)
+        return True
+
     def renew(self, job_id: int, at: datetime | None = None) -> bool:
         row = self.s.claimed_jobs.get(job_id)
         if row is None:
@@ -608,6 +615,11 @@ class InMemoryTaskQueue:
                    lane: Lane = Lane.BULK) -> None:
         for command, key in jobs:
             self.submit(command, dedup_key=key, lane=lane)
+
+    urgent: bool = False  # what urgent_waiting says (tests set it)
+
+    def urgent_waiting(self) -> bool:
+        return self.urgent
 
 
 class CountingMetrics:

@@ -209,6 +209,19 @@ class SqlJobLedger(Repo):
                 .returning(*_JOB_COLUMNS).execution_options(synchronize_session=False))
         return sorted((_job(r) for r in self.session.execute(stmt).all()), key=lambda j: j.id)
 
+    def unclaim(self, job_id: int) -> bool:
+        try:
+            with self.session.begin_nested():
+                result = self.session.execute(
+                    update(JobRow).where(JobRow.id == job_id, JobRow.claimed_at.is_not(None))
+                    .values(claimed_at=None, dispatched_at=None,
+                            attempts=JobRow.attempts - 1)
+                    .returning(JobRow.id).execution_options(synchronize_session=False))
+                return result.first() is not None
+        except IntegrityError:  # a twin waits under the same key: it does the work
+            self.complete(job_id)
+            return False
+
     def complete(self, job_id: int) -> None:
         self.session.execute(delete(JobRow).where(JobRow.id == job_id)
                              .execution_options(synchronize_session=False))

@@ -79,6 +79,12 @@ class JobLedger(JobOutbox, Protocol):
 
     def complete(self, job_id: int) -> None: ...
 
+    def unclaim(self, job_id: int) -> bool:
+        """Give back a claimed job that did not run: waiting again as if never claimed (the
+        attempt is not counted, the relays queue it again), or dropped if a newer twin waits
+        under its key. True if the row waits again."""
+        ...
+
     def renew(self, job_id: int, at: datetime | None = None) -> bool:
         """The runner of a claimed job is alive (its heartbeat): the claim counts from
         ``at``. False if the job is no longer claimed (done, or released as stale)."""

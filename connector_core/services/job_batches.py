@@ -29,7 +29,7 @@ from attrs import define, field, frozen
 
 from connector_core.domain.commands import Command
 from connector_core.domain.jobs import StoredJob
-from connector_core.domain.lanes import in_lane
+from connector_core.domain.lanes import Lane, in_lane
 from connector_core.ports.clock import Clock
 from connector_core.ports.jobs import JobLedgerSession
 from connector_core.ports.locks import Renew
@@ -184,7 +184,9 @@ class BatchRun:
                         self._locks.pop(job.id).let_go()
                         self._finish(Outcome(job, None, exc, time.perf_counter() - started))
                 else:
-                    for job in jobs:
+                    for n, job in enumerate(jobs):
+                        if n and self._give_way(jobs[n:]):
+                            break
                         self._run_one(job, handler)
         finally:  # what an interrupted batch still holds goes back to waiting
             for job_id, lock in self._locks.items():
@@ -202,6 +204,25 @@ class BatchRun:
                  "; ".join(f"{m.job.dedup_key}: {m.said or m.error}" for m in mates))
         return (f"{first.dedup_key}: {first_done.said} (and {len(mates)} more run with it"
                 + (f", {failed} failed and queued again" if failed else "") + ")")
+
+    def _give_way(self, rest: Sequence[StoredJob]) -> bool:
+        """A bulk batch gives way to urgent work waiting for a runner: the jobs it has not
+        run yet go back to waiting, untried (the relays queue them again), so this runner
+        takes the sale's job next instead of after a whole batch of bulk PUTs."""
+        if self._first.lane is Lane.URGENT or not self._rt.queue.urgent_waiting():
+            return False
+        for job in rest:
+            self._leases.drop(job.id)
+            self._locks.pop(job.id).let_go()
+            with self._rt.ledger as uow:
+                uow.jobs.unclaim(job.id)
+                uow.commit()
+            self._done[job.id] = Outcome(job, "given back (urgent work waits)", None, 0.0)
+            if self._drained is not None:
+                self._drained.tried.discard(job.id)
+        log.info("%s: urgent work waits; %d job(s) of the batch go back to waiting",
+                 self._first.dedup_key, len(rest))
+        return True
 
     def _run_one(self, job: StoredJob, handler: Handler) -> None:
         """Run one job (with the runtime's transient retries), then let its lock go and

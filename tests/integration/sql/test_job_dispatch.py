@@ -278,3 +278,23 @@ def test_claim_many_takes_those_still_unclaimed_in_one_go(sql_uow: SqlAlchemyUni
     with sql_uow:
         assert [j.dedup_key for j in sql_uow.jobs.waiting()] == ["push-main-MLA0"]
         assert sql_uow.jobs.claim_many([]) == []
+
+
+def test_unclaim_gives_a_job_back_untried_or_drops_it_for_a_twin(
+        sql_uow: SqlAlchemyUnitOfWork) -> None:
+    add_jobs(sql_uow, 2)
+    with sql_uow:
+        first = sql_uow.jobs.claim(dedup_key="push-main-MLA0")
+        second = sql_uow.jobs.claim(dedup_key="push-main-MLA1")
+        assert first is not None and second is not None
+        sql_uow.commit()
+    add_jobs(sql_uow, 1)  # new work for MLA0 waits meanwhile
+    with sql_uow:
+        assert not sql_uow.jobs.unclaim(first.id)  # the twin does the work
+        assert sql_uow.jobs.unclaim(second.id)
+        sql_uow.commit()
+    with sql_uow:
+        rows = {j.dedup_key: j for j in sql_uow.jobs.waiting()}
+    assert {k: (j.attempts, j.dispatched_at) for k, j in rows.items()} == {
+        "push-main-MLA0": (0, None), "push-main-MLA1": (0, None)}
+    assert rows["push-main-MLA1"].id == second.id and rows["push-main-MLA0"].id != first.id

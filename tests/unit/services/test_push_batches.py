@@ -203,6 +203,46 @@ def test_a_failed_shared_read_fails_every_job_of_the_batch(uow, clock):
     assert uow.store.claimed_jobs == {}
 
 
+def test_a_bulk_batch_gives_way_to_urgent_work_and_its_rest_waits_untried(uow, clock):
+    recorder = Recorder()
+    queue = InMemoryTaskQueue()
+    jobs = runtime(uow, clock, recorder, queue=queue)
+    add(uow, *pushes("main", 5))
+    plain = recorder.batching()
+
+    def prepare(commands: Sequence[Command]) -> Handler:
+        run = plain.prepare(commands)
+
+        def then_a_sale(command: Command) -> str:
+            queue.urgent = True  # a sale's job waits for a runner
+            return run(command)
+        return then_a_sale
+
+    jobs._batching[PushItem] = Batching(group=plain.group, key_prefix=plain.key_prefix,
+                                        prepare=prepare)
+    said = jobs.run(PushItem("main", "MLA1"))
+    assert recorder.ran == ["push-main-MLA1"] and "4 more" in said
+    rest = sorted(uow.store.waiting_jobs.values(), key=lambda r: r.id)
+    assert [(r.dedup_key, r.attempts) for r in rest] == [
+        (f"push-main-MLA{n}", 0) for n in range(2, 6)]  # untried
+    assert {c.dedup_key for c in queue.submitted} == {r.dedup_key for r in rest}  # queued again
+    assert uow.store.claimed_jobs == {}
+    queue.urgent = False
+    jobs._batching[PushItem] = plain
+    jobs.run(PushItem("main", "MLA2"))  # they still batch together afterwards
+    assert recorder.prepared[-1] == [f"push-main-MLA{n}" for n in range(2, 6)]
+
+
+def test_an_urgent_batch_does_not_give_way(uow, clock):
+    recorder = Recorder()
+    queue = InMemoryTaskQueue()
+    queue.urgent = True
+    jobs = runtime(uow, clock, recorder, queue=queue)
+    add(uow, *pushes("main", 3), lane=Lane.URGENT)
+    jobs.run(PushItem("main", "MLA1"))
+    assert recorder.ran == ["push-main-MLA1", "push-main-MLA2", "push-main-MLA3"]
+
+
 def test_a_drain_runs_held_back_pushes_in_batches_and_each_once(uow, clock):
     recorder = Recorder()
     jobs = runtime(uow, clock, recorder)
@@ -420,3 +460,26 @@ def test_an_item_that_cannot_be_read_at_all_is_retried_as_its_own_job():
     del ml.read_errors["MLA2"]  # ML is back: its retry reads it alone and writes it
     assert jobs.run(PushItem("main", "MLA2")) == "push-main-MLA2: sent"
     assert ml.items["MLA2"].available_quantity == 9
+
+
+def test_the_in_process_queue_says_when_urgent_work_waits():
+    import threading
+
+    from adapters.inprocess_queue import InProcessTaskQueue
+
+    running, go = threading.Event(), threading.Event()
+
+    def run(command: Command) -> None:
+        running.set()
+        assert go.wait(10)
+
+    queue = InProcessTaskQueue(run)
+    queue.submit(PushItem("main", "MLA1"))  # runs, and holds the thread
+    assert running.wait(10)
+    queue.submit(PushItem("main", "MLA2"))
+    assert not queue.urgent_waiting()
+    queue.submit(PushItem("main", "MLA3"), lane=Lane.URGENT)
+    assert queue.urgent_waiting()
+    go.set()
+    queue.join()
+    assert not queue.urgent_waiting()
