@@ -12,6 +12,13 @@ import redis
 from redis.exceptions import LockError
 
 
+def connect_redis(url: str) -> "redis.Redis":
+    """The process's Redis client (locks, the task queue, the health check): short
+    timeouts, so a Redis that went away fails a call instead of hanging it."""
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2,
+                                health_check_interval=30)
+
+
 class RedisLocks:
     """Named locks in Redis (redis-py's ``Lock``: a token key with a TTL, released by owner)."""
 

@@ -36,7 +36,7 @@ from _world import APP_ID, PrivateRedis, catalog, machine, max_in_window, prepar
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from adapters.sql.rows import JobRow
+from adapters.sql.rows.jobs import JobRow
 from config.bootstrap import Connector
 from config.settings import Settings
 from ml_sandbox import SandboxState

@@ -34,7 +34,7 @@ from _world import APP_ID, SELLER, PrivateRedis, catalog, free_port, machine, pe
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from adapters.sql.rows import InboxRow
+from adapters.sql.rows.jobs import InboxRow
 from config.bootstrap import Connector
 from config.settings import Settings
 from tests.services import fresh_postgres_database

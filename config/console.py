@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from adapters.redis_throttle import RedisLoginThrottle
 from adapters.sql.console_reads import SqlConsoleReads
 from config.bootstrap import Connector
-from connector_core.domain.commands import PushItem, Reconcile
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import MAX_ATTEMPTS
 from connector_core.services.catalog import verify
 from connector_core.services.explain import ListingStory, explain_listing
+from connector_core.services.operator import queue_push, queue_reconcile_all
 from webhook_app.console import ConsoleServices, VerifyOutcome
 from webhook_app.console.passwords import hash_problem
 from webhook_app.console.security import session_key
@@ -66,20 +66,12 @@ class ConsoleActions:
         return f"retrying {count} job(s)"
 
     def push_now(self, account: str, item_id: str) -> str:
-        with self.connector.uow as uow:
-            if not any(r.active for r in uow.mappings.rows_for_item(account, item_id)):
-                raise InvalidInput(f"{account}/{item_id} has no active mapping row")
-            uow.jobs.add(PushItem(account, item_id))
-            uow.commit()
+        queue_push(account, item_id, uow=self.connector.uow)
         self.connector.runtime.jobs_committed()
         return f"push of {item_id} queued"
 
     def reconcile_now(self) -> str:
-        with self.connector.uow as uow:
-            names = [a.name for a in uow.accounts.list()]
-            for name in names:
-                uow.jobs.add(Reconcile(name))
-            uow.commit()
+        names = queue_reconcile_all(uow=self.connector.uow)
         self.connector.runtime.jobs_committed()
         return f"reconciliation queued for {len(names)} account(s)"
 

@@ -21,7 +21,7 @@ from adapters.admin_files.answer_rules import parse_answer_rules
 from adapters.admin_files.toml_file import read_toml
 from adapters.admin_files.toml_schema import schema_problems
 from connector_core.domain.errors import InvalidInput, MappingInvalid, Problem
-from connector_core.services.retention import DEFAULT_RETENTION
+from connector_core.services.retention import DEFAULT_RETENTION, Retention
 from webhook_app.proxies import parse_networks
 
 DEFAULT_CONFIG = Path("config/connector.toml")
@@ -158,6 +158,32 @@ class Settings:
             raise InvalidInput("CONNECTOR_SECRET_KEY is not set: it encrypts the ML tokens at "
                                "rest (generate one with `meli-connector keygen`)")
         return self.secret_key
+
+    def require_ml_app(self) -> tuple[str, str]:
+        """The ML application's client id and secret, needed by every call to ML."""
+        if not (self.ml_client_id and self.ml_client_secret):
+            raise InvalidInput("ML_CLIENT_ID and ML_CLIENT_SECRET are not set: the connector "
+                               "cannot talk to MercadoLibre without its ML application")
+        return self.ml_client_id, self.ml_client_secret
+
+    def require_redirect(self) -> tuple[str, str]:
+        """The client id and the redirect URI an authorization link carries."""
+        if not (self.ml_client_id and self.ml_redirect_uri):
+            raise InvalidInput("ML_CLIENT_ID and ML_REDIRECT_URI must be set: ML sends the "
+                               "seller back to the redirect URI registered for the app")
+        return self.ml_client_id, self.ml_redirect_uri
+
+    @property
+    def auth_base(self) -> str | None:
+        """Where sellers authorise the app: None for ML's own host of each site, the API's
+        URL otherwise (the sandbox answers both)."""
+        return None if self.ml_api_url == ML_API_URL else self.ml_api_url
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(inbox_days=self.inbox_retention_days,
+                         audit_days=self.audit_retention_days,
+                         erp_events_days=self.erp_events_retention_days)
 
 
 def _file_values(path: Path, values: dict[str, Any]) -> dict[str, Any]:

@@ -567,6 +567,7 @@ class FakeTokenStore:
     def __init__(self) -> None:
         self.tokens: dict[str, TokenSet] = {}
         self.revoked: dict[str, str] = {}
+        self.nicknames: dict[str, str] = {}
 
     def load(self, account: str) -> TokenSet | None:
         return self.tokens.get(account)
@@ -577,6 +578,9 @@ class FakeTokenStore:
 
     def mark_revoked(self, account: str, reason: str) -> None:
         self.revoked[account] = reason
+
+    def set_nickname(self, account: str, nickname: str) -> None:
+        self.nicknames[account] = nickname
 
 
 class FakeLocks:

@@ -2,7 +2,7 @@
 
 The composition root builds, once per process::
 
-    client = httpx.Client(base_url=settings.ml_api_url, timeout=settings.ml_timeout_seconds)
+    client = ml_http_client(settings.ml_api_url, settings.ml_timeout_seconds)
     ml = build_ml_api(client, client_id=settings.ml_client_id, client_secret=...,
                       redirect_uri=settings.ml_redirect_uri, tokens=token_store, locks=locks,
                       rate_per_second=settings.rate_limit_per_second,
@@ -16,7 +16,8 @@ and closes ``client`` at exit.
 
 from adapters.ml_api.converter import MlPayloadError, parse_item, parse_notification, parse_order
 from adapters.ml_api.factory import MlApi, build_ml_api
-from adapters.ml_api.gateway import HttpxMercadoLibreGateway, serialize_update
+from adapters.ml_api.gateway import HttpxMercadoLibreGateway
+from adapters.ml_api.items import serialize_update
 from adapters.ml_api.oauth import AUTH_HOSTS, MlOAuth, authorization_url
 from adapters.ml_api.ratelimit import SharedRateLimiter
 

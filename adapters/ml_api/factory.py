@@ -4,6 +4,7 @@ The ``httpx.Client`` is made by the caller, once per process, and shared: the OA
 the API calls and the rate limiter then all go through the same pieces.
 """
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import httpx
@@ -17,6 +18,17 @@ from adapters.ml_api.transport import MlTransport
 from connector_core.ports.clock import Clock
 from connector_core.ports.locks import Locks
 from connector_core.ports.tokens import TokenStore
+
+
+def ml_http_client(base_url: str, timeout: float, *,
+                   on_response: Sequence[Callable[[httpx.Response], None]] = ()
+                   ) -> httpx.Client:
+    """The process's one client to ML (``base_url``: the ML API, or a sandbox's URL);
+    ``on_response`` hooks see every answer (the call counters)."""
+    return httpx.Client(base_url=base_url, timeout=timeout,
+                        headers={"Accept": "application/json",
+                                 "User-Agent": "meli-erp-connector"},
+                        event_hooks={"response": list(on_response)})
 
 
 @frozen

@@ -108,19 +108,13 @@ class MlOAuth:
                 f"account {account}: timed out waiting for the token refresh lock") from exc
 
     def exchange_code(self, code: str, *, code_verifier: str | None = None) -> TokenSet:
-        """The authorization-code grant. The caller stores the result before using it."""
+        """The authorization-code grant. Linking an account with the result (whose tokens
+        they are, then storing them) is the use case's: ``services.accounts.AccountLinking``."""
         form = {"grant_type": "authorization_code", "code": code,
                 "redirect_uri": self._redirect_uri or ""}
         if code_verifier:
             form["code_verifier"] = code_verifier
         return self._grant(None, form)
-
-    def connect(self, account: str, code: str, *, code_verifier: str | None = None) -> MlUser:
-        """The OAuth callback's work: exchange ``code``, store the tokens for ``account``
-        (before any use), and return the ML user they belong to (id, nickname)."""
-        tokens = self.exchange_code(code, code_verifier=code_verifier)
-        self._tokens.save(account, tokens)
-        return self.user(tokens.access_token)
 
     def user(self, access_token: str) -> MlUser:
         """``GET /users/me`` with a just-exchanged token: the seller's id and nickname."""

@@ -12,16 +12,18 @@ import logging
 import random
 import time
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
+from adapters.ml_api.converter import MlPayloadError
 from adapters.ml_api.errors import error_from_response, transport_error
 from adapters.ml_api.oauth import MlOAuth
 from adapters.ml_api.ratelimit import SharedRateLimiter
-from connector_core.domain.errors import MarketplaceUnavailable
+from connector_core.domain.errors import MarketplaceRejected, MarketplaceUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def response_json(response: httpx.Response, what: str) -> Any:
@@ -31,6 +33,22 @@ def response_json(response: httpx.Response, what: str) -> Any:
     except ValueError as exc:
         raise MarketplaceUnavailable(f"{what}: HTTP {response.status_code} with a body that "
                                      f"is not JSON", status=response.status_code) from exc
+
+
+def parse_answer(parse: Callable[[Any], T], data: Any, what: str) -> T:
+    """``parse(data)``; a 2xx whose JSON has the wrong shape is rejected, naming the field."""
+    try:
+        return parse(data)
+    except MlPayloadError as exc:
+        raise MarketplaceRejected(f"{what}: unreadable answer: {exc}", status=200,
+                                  error="unreadable_answer") from exc
+
+
+def refused_id(what: str, value: object) -> MarketplaceRejected:
+    """The error for an id that is not an ML id: no URL is built from it."""
+    return MarketplaceRejected(
+        f"{what} {value!r} refused by the connector: not an ML id, it would make the URL "
+        f"another endpoint", status=400, error="connector.invalid_id")
 
 
 class MlTransport:

@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from adapters.sql.base import variation_key
 from adapters.sql.prices import SqlPrices, policy_rows
 from adapters.sql.repositories import SqlAccounts, SqlMappings, mapping_values
-from adapters.sql.rows import CatalogSkuRow, KitComponentRow, ListingMappingRow, PricingRuleRow
+from adapters.sql.rows.catalog import (
+    CatalogSkuRow,
+    KitComponentRow,
+    ListingMappingRow,
+    PricingRuleRow,
+)
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account
 from connector_core.domain.mapping import Kit, Listing, MappingRow, MappingTable

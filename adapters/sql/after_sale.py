@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from adapters.serialization import store_converter
 from adapters.sql.base import Repo, chunks, insert_for
-from adapters.sql.rows import QuestionRow, ShipmentRow
+from adapters.sql.rows.after_sale import QuestionRow, ShipmentRow
 from connector_core.domain.questions import QuestionRecord
 from connector_core.domain.shipments import ShipmentRecord
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.sql.base import insert_for
-from adapters.sql.rows import MlCallMinuteRow
+from adapters.sql.rows.console import MlCallMinuteRow
 
 log = logging.getLogger(__name__)
 

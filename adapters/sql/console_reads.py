@@ -16,20 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.serialization import order_from_json
 from adapters.sql.repositories import _hold_from_row
-from adapters.sql.rows import (
-    AccountRow,
-    AuditRow,
-    CheckpointRow,
-    ConsoleActionRow,
-    ErpEventRow,
-    HoldRow,
-    InboxRow,
-    JobRow,
-    ListingMappingRow,
-    ListingTitleRow,
-    MlCallMinuteRow,
-    OrderRow,
-)
+from adapters.sql.rows.accounts import AccountRow
+from adapters.sql.rows.catalog import ListingMappingRow
+from adapters.sql.rows.console import ConsoleActionRow, ListingTitleRow, MlCallMinuteRow
+from adapters.sql.rows.events import AuditRow, ErpEventRow
+from adapters.sql.rows.jobs import CheckpointRow, InboxRow, JobRow
+from adapters.sql.rows.stock import HoldRow, OrderRow
 from connector_core.domain.console import (
     AccountState,
     AuditLine,

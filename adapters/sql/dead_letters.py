@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 
 from adapters.sql.job_ledger import attempts_left
-from adapters.sql.rows import JobRow
+from adapters.sql.rows.jobs import JobRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.errors import InvalidInput
 from connector_core.domain.jobs import job_row_id

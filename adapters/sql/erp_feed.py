@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from adapters.serialization import feed_event_from_json, feed_event_to_json
 from adapters.sql.base import Repo, delete_batch, insert_for
-from adapters.sql.rows import ErpEventRow, OutboxSequenceRow
+from adapters.sql.rows.events import ErpEventRow, OutboxSequenceRow
 from connector_core.domain.feed import FeedEvent
 
 FEED_SEQUENCE = "erp_events"

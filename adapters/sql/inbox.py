@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from adapters.sql.base import Repo, delete_batch, insert_for
 from adapters.sql.inbox_rules import live_job, retire_dead_entry, select_inbox
-from adapters.sql.rows import InboxRow
+from adapters.sql.rows.jobs import InboxRow
 from connector_core.domain.notifications import InboxEntry, Notification
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.sql.job_ledger import attempts_left
-from adapters.sql.rows import InboxRow, JobRow
+from adapters.sql.rows.jobs import InboxRow, JobRow
 from adapters.sql.types import UtcDateTime
 from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.inputs import EARLIEST, LATEST

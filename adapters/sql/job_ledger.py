@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from adapters.serialization import command_from_json, command_to_json
 from adapters.sql.base import Repo, chunks, insert_for
-from adapters.sql.rows import JobRow
+from adapters.sql.rows.jobs import JobRow
 from connector_core.domain.commands import Command
 from connector_core.domain.jobs import StoredJob
 from connector_core.domain.lanes import Lane, default_lane

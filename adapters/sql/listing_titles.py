@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from adapters.sql.base import insert_for
-from adapters.sql.rows import ListingTitleRow
+from adapters.sql.rows.console import ListingTitleRow
 
 log = logging.getLogger(__name__)
 

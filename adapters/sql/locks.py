@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete, update
 
 from adapters.sql.base import insert_for_dialect
-from adapters.sql.rows import LockRow
+from adapters.sql.rows.jobs import LockRow
 
 POLL_S = 0.05
 MAX_POLL_S = 0.5

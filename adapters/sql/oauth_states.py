@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.sql.rows import AccountRow, OAuthStateRow
+from adapters.sql.rows.accounts import AccountRow, OAuthStateRow
 from connector_core.domain.errors import InvalidInput, UnknownAccount
 
 STATE_TTL = timedelta(minutes=30)

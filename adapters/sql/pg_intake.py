@@ -35,8 +35,10 @@ from typing import Any
 import psycopg.errors
 from psycopg.pq import DiagnosticField, ExecStatus
 from sqlalchemy import Engine
+from sqlalchemy.pool import NullPool
 
 from adapters.serialization import command_to_json, to_json_document
+from adapters.sql.engine import make_engine
 from adapters.sql.inbox_rules import LIVE_JOB_SQL, RETIRE_SQL, RETIRED_OUTCOME
 from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.lanes import default_lane
@@ -100,7 +102,7 @@ def _job_shape() -> dict[str, str]:
 class PostgresIntake:
     """:class:`~connector_core.ports.inbox.NotificationIntake` in one statement on PostgreSQL.
 
-    ``engine`` should be its own (see ``config.bootstrap``): autocommit, no pool (each
+    ``engine`` should be its own (:meth:`beside` makes it): autocommit, no pool (each
     calling thread opens one connection and keeps it: web server threads live as long as
     their process, and a pool checkout per call costs more than the statement's own Python
     work). A connection found dead is dropped and the statement tried once more on a new
@@ -118,6 +120,14 @@ class PostgresIntake:
         self._shape = _job_shape()
         self._max_attempts = max_attempts if max_attempts is not None else 2**31 - 1
         self._local = threading.local()
+
+    @classmethod
+    def beside(cls, engine: Engine, clock: Clock, *,
+               max_attempts: int | None = None) -> "PostgresIntake":
+        """On an engine of its own to ``engine``'s database (autocommit, no pool)."""
+        own = make_engine(engine.url.render_as_string(hide_password=False),
+                          poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        return cls(own, clock, max_attempts=max_attempts)
 
     def receive(self, notification: Notification, raw: dict[str, Any]) -> tuple[int, bool]:
         n = notification

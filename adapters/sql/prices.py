@@ -14,11 +14,7 @@ from adapters.sql.base import (
     insert_for,
     variation_key,
 )
-from adapters.sql.rows import (
-    CompetitorPriceRow,
-    ErpPriceRow,
-    PricingRuleRow,
-)
+from adapters.sql.rows.catalog import CompetitorPriceRow, ErpPriceRow, PricingRuleRow
 from connector_core.domain.mapping import Listing
 from connector_core.domain.prices import ErpPrice
 from connector_core.domain.pricing import PricingPolicy, PricingRule

@@ -21,17 +21,11 @@ from adapters.sql.base import (
     variation_from_key,
     variation_key,
 )
-from adapters.sql.rows import (
-    AccountRow,
-    AuditRow,
-    CatalogSkuRow,
-    CheckpointRow,
-    HoldRow,
-    KitComponentRow,
-    ListingMappingRow,
-    OrderRow,
-    StockReportRow,
-)
+from adapters.sql.rows.accounts import AccountRow
+from adapters.sql.rows.catalog import CatalogSkuRow, KitComponentRow, ListingMappingRow
+from adapters.sql.rows.events import AuditRow
+from adapters.sql.rows.jobs import CheckpointRow
+from adapters.sql.rows.stock import HoldRow, OrderRow, StockReportRow
 from adapters.sql.user_products import stores_from_json, stores_to_json
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditEntry, AuditOutcome

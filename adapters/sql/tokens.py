@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.sql.repositories import account_from_row
-from adapters.sql.rows import AccountRow
+from adapters.sql.rows.accounts import AccountRow
 from connector_core.domain.accounts import Account, AccountStatus, TokenSet
 from connector_core.domain.errors import InvalidInput, UnknownAccount
 

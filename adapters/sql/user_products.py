@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters.sql.base import Repo, chunks, insert_for
-from adapters.sql.rows import MlListingRow, SellerModelRow
+from adapters.sql.rows.user_products import MlListingRow, SellerModelRow
 from connector_core.domain.user_products import SellerModel, StoreRef
 from connector_core.ports.user_products import KnownItem
 

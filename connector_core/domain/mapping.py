@@ -232,10 +232,6 @@ class MappingTable:
     def rows_for_item(self, account: str, item_id: str) -> list[MappingRow]:
         return list(self._by_item.get((account, item_id), ()))
 
-    def listings_touched_by(self, sku: str) -> set[Listing]:
-        """Listings to republish when the stock of ``sku`` changes (directly, via kits)."""
-        return {row.listing for row in rows_touched_by([sku], self.kits, self.rows_for_skus)}
-
 
 def rows_touched_by(skus: Iterable[str], kits: KitCatalog,
                     rows_for_skus: Callable[[set[str]], list[MappingRow]]) -> list[MappingRow]:

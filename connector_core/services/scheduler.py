@@ -9,7 +9,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from connector_core.domain.commands import Reconcile
 from connector_core.ports.after_sale import AfterSaleGateway
 from connector_core.ports.clock import Clock
 from connector_core.ports.locks import Locks
@@ -17,6 +16,7 @@ from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.unit_of_work import UnitOfWork
 from connector_core.services.after_sale_reconcile import reconcile_after_sale
 from connector_core.services.jobs import JobRuntime
+from connector_core.services.operator import queue_reconcile_all
 from connector_core.services.reconcile import reconcile_orders, recover_missed_notifications
 from connector_core.services.retention import (
     BATCH_SIZE,
@@ -62,10 +62,7 @@ class Scheduler:
                 if swept:
                     log.info("sweeper re-dispatched %d job(s)", swept)
                 if now - last_reconcile >= self._reconcile_interval:
-                    with self._uow as uow:
-                        for account in uow.accounts.list():
-                            uow.jobs.add(Reconcile(account.name))
-                        uow.commit()
+                    queue_reconcile_all(uow=self._uow)
                     self._recover_missed()
                     self._jobs.dispatch()
                     last_reconcile = now

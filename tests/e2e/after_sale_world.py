@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
-from adapters.sql.rows import InboxRow
+from adapters.sql.rows.jobs import InboxRow
 from config.bootstrap import Connector
 from config.settings import Settings
 from config.wsgi import make_app

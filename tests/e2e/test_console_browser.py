@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from adapters.sql.admin import apply_admin_tables
-from adapters.sql.rows import JobRow
+from adapters.sql.rows.jobs import JobRow
 from config import console as console_wiring
 from config.bootstrap import Connector
 from config.wsgi import make_app

@@ -6,7 +6,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from adapters.sql.rows import AuditRow, JobRow
+from adapters.sql.rows.events import AuditRow
+from adapters.sql.rows.jobs import JobRow
 from tests.e2e.conftest import SELLER
 from tests.e2e.test_in_process_flows import settle, world  # noqa: F401  (the fixture)
 

@@ -182,7 +182,7 @@ class TestOperatorCommands:
             self, world, capsys):
         from sqlalchemy import select, update
 
-        from adapters.sql.rows import JobRow
+        from adapters.sql.rows.jobs import JobRow
         from connector_core.domain.commands import PushItem
         from connector_core.domain.jobs import MAX_ATTEMPTS
 
@@ -212,7 +212,7 @@ class TestOperatorCommands:
     def test_new_work_for_an_item_whose_push_is_a_dead_letter_runs(self, world, capsys):
         from sqlalchemy import select, update
 
-        from adapters.sql.rows import JobRow
+        from adapters.sql.rows.jobs import JobRow
         from connector_core.domain.commands import PushItem
         from connector_core.domain.jobs import MAX_ATTEMPTS
 

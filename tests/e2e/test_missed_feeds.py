@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from adapters.sql.admin import apply_admin_tables
 from adapters.sql.migrate import upgrade
-from adapters.sql.rows import InboxRow
+from adapters.sql.rows.jobs import InboxRow
 from config.bootstrap import Connector
 from config.settings import Settings
 from connector_core.domain.accounts import Account, TokenSet

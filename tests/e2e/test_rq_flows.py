@@ -108,7 +108,7 @@ reconcile_interval_minutes = 60
         """No job waiting or running."""
         from sqlalchemy import func, select
 
-        from adapters.sql.rows import JobRow
+        from adapters.sql.rows.jobs import JobRow
         with self.connector.uow as uow:
             return uow.session.scalar(select(func.count()).select_from(JobRow)) == 0
 

@@ -5,7 +5,7 @@ from alembic import context
 from sqlalchemy import Connection, pool
 
 from adapters.sql.engine import make_engine
-from adapters.sql.rows import Base
+from adapters.sql.rows.base import Base
 
 target_metadata = Base.metadata
 

@@ -163,8 +163,9 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def fetch_events(cls):
-        """Every minute: take in the connector's order events from each account's cursor.
-        The sales and the new cursor are saved in this one transaction."""
+        """Every minute: take in the connector's events (orders, shipping, questions) from
+        each account's cursor. What they change and the new cursor are saved in this one
+        transaction."""
         Sale = Pool().get("sale.sale")
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         for account in cls.active_accounts():
@@ -184,11 +185,23 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
                 break
             for event in events:
                 if event.get("account") == self.name:
-                    Sale.meli_apply_event(self, event)
+                    self._apply(Sale, event)
             if next_cursor == cursor or not events:
                 break
             cursor = next_cursor
         self.save_cursor(cursor)
+
+    def _apply(self, Sale, event):
+        kind = event.get("type") or ""
+        if kind == "order.shipping":
+            Pool().get("stock.shipment.out").meli_apply_event(self, event)
+        elif kind.startswith("question."):
+            Pool().get("meli.question").meli_apply_event(self, event)
+        elif kind.startswith("order."):
+            Sale.meli_apply_event(self, event)
+        else:
+            log.info("ML account %s: event %s of type %s ignored", self.name,
+                     event.get("id"), kind)
 
     def save_cursor(self, cursor):
         if cursor != self.event_cursor:
@@ -219,6 +232,6 @@ class Cron(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls.method.selection.extend([
-            ("meli.account|fetch_events", "Take in MercadoLibre Order Events"),
+            ("meli.account|fetch_events", "Take in MercadoLibre Events"),
             ("meli.account|report_all_stock", "Report All Stock to MercadoLibre"),
         ])

@@ -22,6 +22,9 @@ class Sale(metaclass=PoolMeta):
     meli_order_id = fields.Char("ML Order", readonly=True)
     meli_account = fields.Many2One("meli.account", "ML Account", readonly=True,
                                    ondelete="RESTRICT")
+    meli_pack_id = fields.Char("ML Pack", readonly=True,
+                               help="The ML cart (pack) this order was bought in: its orders "
+                                    "share one ML shipment.")
     meli_accounted_at = fields.Timestamp(
         "ML Accounted At", readonly=True,
         help="When the sale was processed: the instant sent to the connector as accounted.")
@@ -39,7 +42,7 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def copy(cls, sales, default=None):
         default = dict(default or {})
-        for name in ("meli_order_id", "meli_account", "meli_accounted_at"):
+        for name in ("meli_order_id", "meli_account", "meli_accounted_at", "meli_pack_id"):
             default.setdefault(name, None)
         default.setdefault("meli_accounted_sent", False)
         return super().copy(sales, default=default)
@@ -48,7 +51,7 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     def meli_apply_event(cls, account, event):
-        """Apply one event; applying it again changes nothing."""
+        """Apply one order event; applying it again changes nothing."""
         kind, order = event["type"], event["order"]
         order_id = str(event["order_id"])
         sales = cls.search([("meli_order_id", "=", order_id)])
@@ -73,6 +76,7 @@ class Sale(metaclass=PoolMeta):
         sale = cls(company=account.company, warehouse=account.sale_warehouse,
                    party=_buyer(account, order.get("buyer_id")),
                    meli_order_id=str(order["id"]), meli_account=account,
+                   meli_pack_id=str(order["pack_id"]) if order.get("pack_id") else None,
                    meli_accounted_sent=False, reference=f"ML {order['id']}")
         sale.on_change_party()
         currencies = Currency.search([("code", "=", order.get("currency_id") or "")])

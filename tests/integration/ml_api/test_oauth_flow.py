@@ -34,8 +34,10 @@ def test_connect_then_use_and_rotate(sandbox: RunningSandbox, pkce: bool) -> Non
     with httpx.Client(base_url=sandbox.url) as client:
         oauth = MlOAuth(client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                         redirect_uri=REDIRECT, tokens=tokens, locks=ThreadLocks())
-        user = oauth.connect("main", query["code"][0],
-                             code_verifier=verifier if pkce else None)
+        exchanged = oauth.exchange_code(query["code"][0],
+                                        code_verifier=verifier if pkce else None)
+        tokens.save("main", exchanged)
+        user = oauth.user(exchanged.access_token)
         assert (user.id, user.nickname) == (SELLER_ID, "DEMO_SELLER")
         first = tokens.load("main")
         assert first is not None

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, delete, insert
 
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.migrate import upgrade
-from adapters.sql.rows import Base, OutboxSequenceRow
+from adapters.sql.rows.base import Base
+from adapters.sql.rows.events import OutboxSequenceRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from tests.fakes import FixedClock
 from tests.services import database_url, fresh_postgres_database

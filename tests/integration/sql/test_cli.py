@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from adapters.sql.engine import make_session_factory
 from adapters.sql.migrate import head_revision
-from adapters.sql.rows import Base
+from adapters.sql.rows.base import Base
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from config.cli import main
 from connector_core.domain.mapping import Listing
@@ -219,7 +219,7 @@ def test_the_refresh_token_comes_from_stdin_or_the_environment(
 def test_a_wrong_key_stops_commands_that_need_the_tokens(
         cli: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from adapters.sql.rows import JobRow
+    from adapters.sql.rows.jobs import JobRow
     from adapters.sql.tokens import SqlTokenStore
     from config import jobs
 

@@ -9,7 +9,7 @@ from adapters.sql.admin import apply_admin_tables
 from adapters.sql.call_counts import SqlCallCounter
 from adapters.sql.console_reads import SqlConsoleReads
 from adapters.sql.listing_titles import SqlListingTitles
-from adapters.sql.rows import JobRow
+from adapters.sql.rows.jobs import JobRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account
 from connector_core.domain.audit import AuditEntry, AuditOutcome

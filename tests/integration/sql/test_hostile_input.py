@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select, text
 
 from adapters.serialization import command_from_json
 from adapters.sql.admin import apply_admin_tables
-from adapters.sql.rows import InboxRow, JobRow
+from adapters.sql.rows.jobs import InboxRow, JobRow
 from config.bootstrap import Connector
 from config.settings import Settings
 from config.wsgi import make_app

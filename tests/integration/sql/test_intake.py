@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 from adapters.serialization import command_from_json
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.pg_intake import _PARAMS, _RECEIVE_NUMBERED, PostgresIntake, _job_shape
-from adapters.sql.rows import InboxRow, JobRow
+from adapters.sql.rows.jobs import InboxRow, JobRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.commands import ProcessNotification
 from connector_core.domain.notifications import Notification

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from adapters.sql.engine import make_session_factory
-from adapters.sql.rows import AuditRow, ErpEventRow, HoldRow, InboxRow, JobRow, OrderRow
+from adapters.sql.rows.events import AuditRow, ErpEventRow
+from adapters.sql.rows.jobs import InboxRow, JobRow
+from adapters.sql.rows.stock import HoldRow, OrderRow
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from config.bootstrap import Connector
 from config.settings import Settings

@@ -18,7 +18,8 @@ from adapters.serialization import command_to_json
 from adapters.sql.engine import make_engine, make_session_factory
 from adapters.sql.locks import SqlLocks
 from adapters.sql.migrate import current_revision, head_revision, upgrade
-from adapters.sql.rows import AccountRow, Base
+from adapters.sql.rows.accounts import AccountRow
+from adapters.sql.rows.base import Base
 from adapters.sql.tokens import SqlTokenStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.accounts import Account, TokenSet

@@ -200,15 +200,14 @@ def test_names_longer_than_the_database_holds_are_problems(tmp_path: Path) -> No
 
 
 def test_the_limits_are_the_database_columns() -> None:
-    from adapters.sql.rows import (
-        AccountRow,
+    from adapters.sql.rows.accounts import AccountRow
+    from adapters.sql.rows.catalog import (
         CatalogSkuRow,
         ErpPriceRow,
-        HoldRow,
         KitComponentRow,
         ListingMappingRow,
-        StockReportRow,
     )
+    from adapters.sql.rows.stock import HoldRow, StockReportRow
 
     def length(row: type, column: str) -> int:
         return int(row.__table__.c[column].type.length)  # type: ignore[attr-defined]

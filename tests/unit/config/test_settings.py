@@ -117,6 +117,22 @@ def test_the_secret_key_is_required_to_store_tokens():
         Settings().require_secret_key()
 
 
+def test_the_ml_application_is_required_to_call_ml_and_to_link_accounts():
+    with pytest.raises(InvalidInput, match="ML_CLIENT_ID and ML_CLIENT_SECRET are not set"):
+        Settings(ml_client_id="123").require_ml_app()
+    with pytest.raises(InvalidInput, match="ML_CLIENT_ID and ML_REDIRECT_URI must be set"):
+        Settings(ml_client_id="123", ml_client_secret="shh").require_redirect()
+    app = Settings(ml_client_id="123", ml_client_secret="shh", ml_redirect_uri="https://c/cb")
+    assert (app.require_ml_app(), app.require_redirect()) == (("123", "shh"),
+                                                              ("123", "https://c/cb"))
+
+
+def test_sellers_authorise_on_mls_own_hosts_unless_the_api_is_a_sandbox():
+    assert Settings().auth_base is None
+    sandbox = Settings(ml_api_url="http://127.0.0.1:8900", ml_sandbox=True)
+    assert sandbox.auth_base == "http://127.0.0.1:8900"
+
+
 @pytest.mark.parametrize(("token", "message"), [
     (" ", "ERP_API_TOKEN is too weak: it has 1 character(s), the minimum is 16"),
     ("erp-token", "the minimum is 16"),

@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector_core.domain.errors import MappingInvalid
-from connector_core.domain.mapping import Kit, KitCatalog, Listing, MappingRow, MappingTable
+from connector_core.domain.mapping import (
+    Kit,
+    KitCatalog,
+    Listing,
+    MappingRow,
+    MappingTable,
+    rows_touched_by,
+)
 from connector_core.domain.stock import StockReport, StockView
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
@@ -15,6 +22,12 @@ T = datetime(2026, 1, 1, tzinfo=UTC)
 
 def row(sku: str, item: str, variation: int | None = None, account: str = "main") -> MappingRow:
     return MappingRow(sku, Listing(account, item, variation))
+
+
+def listings_touched_by(table: MappingTable, sku: str) -> set[Listing]:
+    """Rule 2 as production computes it (``services.affected``): ``rows_touched_by`` over
+    the table's rows instead of the repository's."""
+    return {r.listing for r in rows_touched_by([sku], table.kits, table.rows_for_skus)}
 
 
 class TestInvariants:
@@ -36,7 +49,7 @@ class TestInvariants:
 
     def test_declared_skus_count_as_known(self):
         table = MappingTable([row("KIT", "MLA1")], [Kit("KIT", {"A": 1})], extra_skus=["A"])
-        assert table.listings_touched_by("A") == {Listing("main", "MLA1")}
+        assert listings_touched_by(table, "A") == {Listing("main", "MLA1")}
 
     def test_kit_cycles_are_refused_with_the_cycle_named(self):
         with pytest.raises(MappingInvalid) as err:
@@ -67,12 +80,12 @@ class TestTouched:
         [Kit("KIT", {"A": 2, "B": 1}), Kit("BOX", {"KIT": 1, "C": 2})])
 
     def test_a_component_change_touches_its_listings_and_every_kit_containing_it(self):
-        assert self.TABLE.listings_touched_by("A") == {
+        assert listings_touched_by(self.TABLE, "A") == {
             Listing("main", "MLA1"), Listing("main", "MLA2", 7), Listing("main", "MLA5"),
             Listing("main", "MLA6")}
 
     def test_a_kit_sale_touches_its_components_and_their_other_kits(self):
-        touched = self.TABLE.listings_touched_by("KIT")
+        touched = listings_touched_by(self.TABLE, "KIT")
         assert Listing("main", "MLA1") in touched and Listing("main", "MLA3") in touched
         assert Listing("main", "MLA6") in touched
         assert Listing("main", "MLA4") not in touched
@@ -112,7 +125,7 @@ def test_every_listing_whose_figure_can_move_is_touched(graph, data):
     before = figures(stock)
     after = figures({**stock, changed: stock[changed] + delta})
     moved = {listing for listing in before if before[listing] != after[listing]}
-    assert moved <= table.listings_touched_by(changed)
+    assert moved <= listings_touched_by(table, changed)
 
 
 @given(kit_graphs())

@@ -20,6 +20,7 @@ from adapters.ml_api import (
     serialize_update,
 )
 from adapters.ml_api.errors import error_from_response, retry_after_seconds
+from adapters.ml_api.oauth import MlAuthorization
 from connector_core.domain.accounts import Account, TokenSet
 from connector_core.domain.errors import (
     AuthRevoked,
@@ -28,7 +29,8 @@ from connector_core.domain.errors import (
     MarketplaceUnavailable,
 )
 from connector_core.domain.items import ItemUpdate, VariationUpdate
-from tests.fakes import FakeLocks, FakeTokenStore
+from connector_core.services.accounts import AccountLinking
+from tests.fakes import FakeLocks, FakeTokenStore, FakeUnitOfWork, FixedClock, Store
 
 ACCOUNT = Account("main", 123456789, "MLA")
 SECRET = "very-secret-client-secret"
@@ -454,12 +456,27 @@ def test_a_failing_refresh_is_retried_like_any_call(harness_factory: Any) -> Non
     assert h.sleeps == [0.5] and h.oauth.refreshes == 1
 
 
-def test_connect_stores_tokens_then_reads_the_user(harness_factory: Any) -> None:
+class NoStates:
+    """A pasted code needs no pending link's state."""
+
+    def issue(self, account: str, now: datetime) -> str:
+        raise AssertionError("no link is issued")
+
+    def take(self, state: str, now: datetime) -> str:
+        raise AssertionError("no state is taken")
+
+
+def test_connect_reads_the_user_then_stores_the_tokens(harness_factory: Any) -> None:
+    """Linking an account is the use case's (``AccountLinking.connect``); the adapter only
+    exchanges the code and reads ``/users/me``. The tokens are stored once ML said whose
+    they are, so a code of another seller never replaces the account's tokens."""
     events: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
+            events.append("oauth/token")
             return token_answer("ACCESS-CODE", "REFRESH-CODE")
+        assert request.headers["Authorization"] == "Bearer ACCESS-CODE"
         events.append("users/me")
         return httpx.Response(200, json={"id": 123456789, "nickname": "SELLER"})
 
@@ -471,10 +488,16 @@ def test_connect_stores_tokens_then_reads_the_user(harness_factory: Any) -> None
         original_save(account, tokens)
 
     h.tokens.save = save
-    user = h.oauth.connect("second", "TG-code")
-    assert (user.id, user.nickname) == (123456789, "SELLER")
-    assert events == ["save second", "users/me"]
+    linking = AccountLinking(
+        uow=FakeUnitOfWork(Store(accounts={"second": Account("second", 123456789, "MLA")})),
+        clock=FixedClock(), states=NoStates(), tokens=lambda: h.tokens,
+        authorization=lambda: MlAuthorization(lambda: h.oauth, client_id="APP1",
+                                              redirect_uri="https://c.example/cb"))
+    said = linking.connect("second", "TG-code")
+    assert said == "account second connected: ML user 123456789 (SELLER)"
+    assert events == ["oauth/token", "users/me", "save second"]
     assert h.tokens.load("second").refresh_token == "REFRESH-CODE"
+    assert h.tokens.nicknames == {"second": "SELLER"}
 
 
 def test_a_200_that_is_not_json_is_unavailable(harness_factory: Any) -> None:

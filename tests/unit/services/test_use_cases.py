@@ -10,11 +10,13 @@ from connector_core.domain.audit import AuditOutcome
 from connector_core.domain.commands import (
     ProcessNotification,
     PushItem,
+    Reconcile,
     SyncOrder,
     SyncQuestion,
     SyncShipment,
 )
 from connector_core.domain.errors import (
+    InvalidInput,
     MarketplaceRejected,
     MarketplaceUnavailable,
     UnknownAccount,
@@ -32,6 +34,7 @@ from connector_core.services.notifications import (
     receive_notification,
     sync_order,
 )
+from connector_core.services.operator import queue_push, queue_reconcile_all
 from connector_core.services.order_accounted import order_accounted
 from connector_core.services.order_seen import order_seen
 from connector_core.services.prices_changed import erp_price_changed
@@ -310,3 +313,20 @@ class TestNotifications:
         ml = FakeMarketplace(orders=[order])
         result = sync_order(SyncOrder("main", 7), uow=uow, marketplace=ml, clock=FixedClock())
         assert result.applied and uow.store.orders[7].order == order
+
+
+class TestOperatorActions:
+    def test_a_push_now_is_queued_for_an_item_an_active_row_sells(self, uow):
+        queue_push("main", "MLA2", uow=uow)
+        assert uow.store.jobs == [PushItem("main", "MLA2")]
+
+    @pytest.mark.parametrize("item_id", ["MLA4", "MLA999"])  # inactive row; no row
+    def test_a_push_now_of_an_item_nothing_sells_queues_nothing(self, uow, item_id):
+        with pytest.raises(InvalidInput, match=f"main/{item_id} has no active mapping row"):
+            queue_push("main", item_id, uow=uow)
+        assert uow.store.jobs == []
+
+    def test_a_reconciliation_now_is_queued_for_every_account(self, uow):
+        uow.store.accounts["second"] = Account("second", 222, "MLB")
+        assert queue_reconcile_all(uow=uow) == ["main", "second"]
+        assert uow.store.jobs == [Reconcile("main"), Reconcile("second")]

@@ -124,7 +124,7 @@ class TestNotifications:
         assert entry.raw["sent"] == instant  # what ML said stays on record
 
     def test_the_limits_are_what_the_inbox_holds(self):
-        from adapters.sql.rows import InboxRow
+        from adapters.sql.rows.jobs import InboxRow
         from webhook_app.notifications import MAX_LENGTHS
 
         columns = InboxRow.__table__.columns

@@ -4,6 +4,7 @@ HTTP, and from there the ML sandbox's listings."""
 import socket
 from decimal import Decimal
 
+from trytond.exceptions import UserError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DBTestCase, with_transaction
@@ -65,6 +66,15 @@ class ReportsTestCase(DBTestCase):
             self.assertEqual(sale.state, "processing")
             run_tasks()  # order_accounted through the bridge
             self.assertTrue(sale.meli_accounted_sent)
+
+            # Its shipment came through the bridge's feed too; ML prints no label yet, and
+            # the bridge's refusal reaches the user as the HTTP route's 409 would.
+            shipment, = sale.shipments
+            self.assertEqual(shipment.meli_shipping_status, "handling")
+            with self.assertRaises(UserError) as refused:
+                Pool().get("stock.shipment.out").meli_fetch_label([shipment])
+            self.assertIn(f"cannot print the label of shipment {shipment.meli_shipment_id}",
+                          str(refused.exception))
 
     @with_transaction()
     def test_http_connector_gets_stock_and_prices(self):
