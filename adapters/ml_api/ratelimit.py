@@ -18,10 +18,20 @@ bulk caller goes before urgent ones, so under a flood of urgent calls bulk still
 share of the rate.
 Priority changes who goes next, never how many go: the total stays within ``amount``.
 
-The window is one second plus a small guard (``margin``, 100 ms by default): a slot is re-used
-only ``1 + margin`` seconds after it was taken. Requests reach ML a few milliseconds after
-they take their slot, and not all equally late; without the guard, two bursts a hair over a
-second apart *at the client* can land inside one second *at ML*.
+**A slot counts from the answer.** A request's slot is taken before it is sent
+(:meth:`SharedRateLimiter.slot`, which the transport uses) and, once its answer is back,
+counts from then (:meth:`SharedRateLimiter.done`): ML has certainly seen a request by the
+time its answer arrives, so the request that takes the slot next reaches ML at least a
+``window`` later, however late either travelled. The window is one second plus a 5 ms guard
+(``margin``). Until issue 21 a slot counted from when it was taken, with a 100 ms guard for
+the trip, which capped the rate at 10 calls per 1.1 s (90.9 %) and still let a slow trip put
+11 requests inside one second at ML under load. The cost now is the round trip per slot:
+about ``amount / (window + round trip)`` calls per second.
+
+**A late waiter keeps its place.** Grants are spaced from the last grant's *slot* (the
+spacing's anchor), not from its moment: a caller told to wait that wakes a few milliseconds
+late takes its slot without pushing every later slot back (it catches up at most one
+spacing).
 """
 
 import logging
