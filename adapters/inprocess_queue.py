@@ -44,6 +44,11 @@ class InProcessTaskQueue:
         for command, key in jobs:
             self.submit(command, dedup_key=key, lane=lane)
 
+    def urgent_waiting(self) -> bool:
+        urgent = LANES.index(Lane.URGENT)
+        with self._queue.mutex:  # the heap's first entry is the most urgent
+            return bool(self._queue.queue) and self._queue.queue[0][0] == urgent
+
     def _loop(self) -> None:
         while True:
             _, _, command = self._queue.get()

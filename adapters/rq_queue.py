@@ -93,6 +93,13 @@ class RqTaskQueue:
             raise ConnectionError(f"could not queue {len(jobs)} jobs: {exc}") from exc
 
 
+    def urgent_waiting(self) -> bool:
+        try:
+            return bool(self._queues[Lane.URGENT].count)
+        except Exception:  # cannot tell: the batch goes on
+            return False
+
+
 class RqDeadLetters:
     """:class:`~connector_core.ports.dead_letters.DeadLetters` on rq's failed-job registries,
     every lane's."""

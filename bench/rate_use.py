@@ -3,18 +3,24 @@
 A private redis-server, a fresh PostgreSQL database (``TEST_DATABASE_URL``, default the local
 server; dropped afterwards), the sandbox on a thread of this process (loopback), two
 ``meli-connector worker`` processes. One ERP report changes 500 items (one listing each), so
-500 push jobs go to RQ; each push reads the item and PUTs it (two ML requests).
+500 push jobs go to RQ; the pushes waiting together read their items with one multiget per 20
+and each PUTs its item (issue 21: about 500/20 + 500 requests; before, a GET and a PUT each).
 
-Figures: ML requests per second over the run against the configured limit (target >= 90%),
+Figures: ML requests per second over the run against the configured limit (target >= 97%),
 the most requests the sandbox saw in any one second, sliding and by calendar second (must be
-<= the limit), and 429s (the sandbox is set to answer 429 above the limit).
+<= the limit), 429s (the sandbox is set to answer 429 above the limit), the requests made
+against the fewest possible (``ceil(N/20) + C`` and the token refresh; target <= 1.1 x), and
+the CPU the two workers used (when they are busy most of the run, the machine, not the
+limiter, sets the pace).
 
     .venv/bin/python bench/rate_use.py [--pushes 500] [--rate 10] [--workers 2]
 """
 
 import argparse
 import collections
+import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,7 +56,8 @@ from tests.services import fresh_postgres_database
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def report(calls: list[dict[str, Any]], rate: float, done: int, total: int) -> bool:
+def report(calls: list[dict[str, Any]], rate: float, done: int, total: int,
+           worker_cpu: float) -> bool:
     """Print the figures; True when the targets hold."""
     times = sorted(float(c["time"]) for c in calls)
     throttled = sum(1 for c in calls if c["status"] == 429)
@@ -63,11 +70,17 @@ def report(calls: list[dict[str, Any]], rate: float, done: int, total: int) -> b
     print(f"  {len(calls)} ML requests ({throttled} answered 429) in {span:.1f} s; "
           f"{done}/{total} items at their new quantity")
     print(f"  achieved {achieved:.2f} requests/s = {achieved / rate:.1%} of the limit "
-          f"(target >= 90%)")
+          f"(target >= 97%)")
     print(f"  most in any one second: {sliding} sliding, {max(per_second.values())} by calendar "
           f"second (limit {rate:g}: must be <=)")
-    return (achieved / rate >= 0.9 and sliding <= rate and not throttled
-          and done == total)
+    bound = math.ceil(total / 20) + total + 1  # every item changes; one token refresh
+    print(f"  {len(calls)} requests against the fewest possible {bound} (ceil({total}/20) "
+          f"reads + {total} PUTs + the token refresh): {len(calls) / bound:.2f} x "
+          f"(target <= 1.1)")
+    print(f"  the two workers used {worker_cpu:.1f} CPU seconds in {span:.1f} s "
+          f"({worker_cpu / span / 2:.0%} of a core each)")
+    return (achieved / rate >= 0.97 and sliding <= rate and not throttled
+            and done == total and len(calls) <= 1.1 * bound)
 
 
 def main() -> int:
@@ -97,6 +110,7 @@ def main() -> int:
             workers = start_workers([sys.executable, "-m", "config.cli"], env, Path(tmp),
                                     "rate", args.workers)
             wait_workers(redis_server.url, args.workers)
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             since = time.time()
             connector.bridge.stock_changed(updates=[{"sku": sku, "quantity": 7}
                                                     for sku, _, _ in listings])
@@ -113,10 +127,13 @@ def main() -> int:
         finally:
             stop_workers(workers)
             connector.close()
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        worker_cpu = ((cpu_after.ru_utime + cpu_after.ru_stime)
+                      - (cpu_before.ru_utime + cpu_before.ru_stime))
         calls = ml_calls(sandbox, since)
         done = sum(1 for _, item, _ in listings
                    if sandbox.state.items[item]["available_quantity"] == 7)
-    return 0 if report(calls, args.rate, done, len(listings)) else 1
+    return 0 if report(calls, args.rate, done, len(listings), worker_cpu) else 1
 
 
 if __name__ == "__main__":

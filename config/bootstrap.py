@@ -24,7 +24,7 @@ from config.job_handlers import job_handlers
 from config.ml_parts import MlParts
 from config.runtime import Runtime
 from config.settings import Settings
-from connector_core.domain.commands import Command
+from connector_core.domain.commands import Command, PushItem
 from connector_core.domain.jobs import MAX_ATTEMPTS
 from connector_core.ports.after_sale import AfterSaleGateway
 from connector_core.ports.clock import Clock
@@ -33,6 +33,7 @@ from connector_core.ports.marketplace import MarketplaceGateway
 from connector_core.ports.task_queue import TaskQueue
 from connector_core.services.dead_letters import DeadLetterList
 from connector_core.services.jobs import JobRuntime
+from connector_core.services.push_batch import push_batching
 from connector_core.services.scheduler import Scheduler
 from erp_bridge import ErpBridge
 
@@ -66,12 +67,16 @@ class Connector(MlParts):
     @cached_property
     def jobs(self) -> JobRuntime:
         metrics = PrometheusJobMetrics()
+        handlers = job_handlers(self, metrics)
         return JobRuntime(ledger=self.uow, queue=self.queue, locks=self.locks, clock=self.clock,
-                          handlers=job_handlers(self, metrics), metrics=metrics,
+                          handlers=handlers, metrics=metrics,
                           job_timeout_seconds=self.settings.job_timeout_seconds,
                           sweep_interval_seconds=self.settings.sweep_interval_seconds,
                           lease_seconds=self.settings.job_lease_seconds,
-                          is_transient=is_transient)
+                          is_transient=is_transient,
+                          batching={PushItem: push_batching(
+                              uow=self.uow, marketplace=lambda: self.gateway,
+                              run_push=handlers[PushItem])})
 
     @cached_property
     def scheduler(self) -> Scheduler:

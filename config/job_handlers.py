@@ -10,6 +10,7 @@ from connector_core.ports.metrics import JobMetrics
 from connector_core.services.after_sale_handlers import with_after_sale
 from connector_core.services.handlers import handler_table
 from connector_core.services.jobs import Handler
+from connector_core.services.push_batch import PreReadMarketplace
 from connector_core.services.up_jobs import up_handlers
 
 if TYPE_CHECKING:
@@ -21,9 +22,12 @@ def job_handlers(connector: "Connector", metrics: JobMetrics) -> dict[type[Comma
     The gateways are looked up when a job needs them, so a process that only routes
     notifications never builds an HTTP client."""
     c = connector
-    core = handler_table(uow=c.uow, marketplace=lambda: c.gateway, clock=c.clock,
-                         metrics=metrics)
-    with_ups = up_handlers(core, uow=c.uow, marketplace=lambda: c.gateway,
+
+    def pushing() -> PreReadMarketplace:  # a push reads its item from its batch's multiget
+        return PreReadMarketplace(c.gateway)
+
+    core = handler_table(uow=c.uow, marketplace=pushing, clock=c.clock, metrics=metrics)
+    with_ups = up_handlers(core, uow=c.uow, marketplace=pushing,
                            ups=lambda: c.user_products, clock=c.clock, metrics=metrics,
                            locks=c.locks)
     return with_after_sale(with_ups, uow=c.uow, marketplace=lambda: c.gateway,

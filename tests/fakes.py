@@ -277,8 +277,20 @@ class FakeJobs(_Repo):
                 return claimed
         return None
 
+    def claim_many(self, job_ids: Sequence[int],
+                   at: datetime | None = None) -> list[StoredJob]:
+        taken = [self.claim(job_id=job_id, at=at) for job_id in sorted(job_ids)]
+        return [job for job in taken if job is not None]
+
     def complete(self, job_id: int) -> None:
         self.s.claimed_jobs.pop(job_id, None)
+
+    def unclaim(self, job_id: int) -> bool:
+        row = self.s.claimed_jobs.get(job_id)
+        if row is None or not self.release(job_id):
+            return False
+        self._set(self.s.waiting_jobs[row.dedup_key], attempts=row.attempts - 1)
+        return True
 
     def renew(self, job_id: int, at: datetime | None = None) -> bool:
         row = self.s.claimed_jobs.get(job_id)
@@ -314,6 +326,18 @@ class FakeJobs(_Repo):
         rows = [*self.s.waiting_jobs.values(), *self.s.claimed_jobs.values()]
         return {r.dedup_key for r in rows if r.dedup_key in dedup_keys
                 and not is_dead_letter(r.attempts, self._uow.max_attempts)}
+
+    def batch_mates(self, of: StoredJob, *, key_prefix: str, limit: int,
+                    due_by: datetime | None) -> list[StoredJob]:
+        found = []
+        for row in self._rows():
+            held = self.s.job_not_before.get(row.dedup_key)
+            if (row.id != of.id and row.attempts == 0 and row.lane is of.lane
+                    and type(row.command) is type(of.command)
+                    and row.dedup_key.startswith(key_prefix)
+                    and (due_by is None or held is None or held <= due_by)):
+                found.append(row)
+        return found[:limit]
 
 
 class FakeInbox(_Repo):
@@ -600,6 +624,11 @@ class InMemoryTaskQueue:
                    lane: Lane = Lane.BULK) -> None:
         for command, key in jobs:
             self.submit(command, dedup_key=key, lane=lane)
+
+    urgent: bool = False  # what urgent_waiting says (tests set it)
+
+    def urgent_waiting(self) -> bool:
+        return self.urgent
 
 
 class CountingMetrics:

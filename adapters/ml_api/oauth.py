@@ -150,13 +150,15 @@ class MlOAuth:
         raise error_from_response(response, what)
 
     def _post_or_get(self, method: str, path: str, what: str, **kwargs: object) -> httpx.Response:
-        if self._limiter is not None:
-            self._limiter.acquire()
+        grant = self._limiter.acquire() if self._limiter is not None else None
         try:
             return self._client.request(method, path, timeout=self._timeout,
                                         **kwargs)  # type: ignore[arg-type]
         except httpx.TransportError as exc:
             raise transport_error(exc, what) from exc
+        finally:
+            if grant is not None and self._limiter is not None:
+                self._limiter.done(grant)
 
 
 class MlAuthorization:

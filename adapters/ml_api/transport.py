@@ -109,13 +109,13 @@ class MlTransport:
     def _send(self, method: str, path: str, what: str, token: str, *,
               params: Mapping[str, Any] | None, json: Any,
               headers: Mapping[str, str] | None = None) -> httpx.Response:
-        self._limiter.acquire()
         started = time.monotonic()
         try:
-            response = self._client.request(
-                method, path, params=params, json=json, timeout=self._timeout,
-                headers={"Accept": "application/json", **(headers or {}),
-                         "Authorization": f"Bearer {token}"})
+            with self._limiter.slot():  # the slot counts from the answer (see the limiter)
+                response = self._client.request(
+                    method, path, params=params, json=json, timeout=self._timeout,
+                    headers={"Accept": "application/json", **(headers or {}),
+                             "Authorization": f"Bearer {token}"})
         except httpx.TransportError as exc:
             raise transport_error(exc, what) from exc
         log.debug("%s -> %d in %.0f ms", what, response.status_code,

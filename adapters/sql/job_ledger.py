@@ -128,6 +128,20 @@ class SqlJobLedger(Repo):
                 .where(JobRow.dedup_key.in_(batch), attempts_left(self._max_attempts))))
         return found
 
+    def batch_mates(self, of: StoredJob, *, key_prefix: str, limit: int,
+                    due_by: datetime | None) -> list[StoredJob]:
+        """Jobs that may run with ``of`` (see the port). Walks the jobs in ``id`` order and
+        stops at ``limit``: waiting pushes are most of the table when there are many."""
+        stmt = (select(*_JOB_COLUMNS)
+                .where(JobRow.claimed_at.is_(None), JobRow.attempts == 0,
+                       JobRow.kind == type(of.command).__name__, JobRow.lane == of.lane.value,
+                       JobRow.dedup_key.startswith(key_prefix, autoescape=True),
+                       JobRow.id != of.id)
+                .order_by(JobRow.id).limit(limit))
+        if due_by is not None:
+            stmt = stmt.where(JobRow.not_before.is_(None) | (JobRow.not_before <= due_by))
+        return [_job(r) for r in self.session.execute(stmt).all()]
+
     def take_for_dispatch(self, limit: int = 100,
                           now: datetime | None = None) -> list[StoredJob]:
         """Mark up to ``limit`` jobs never dispatched as dispatched, and return them for the
@@ -192,6 +206,29 @@ class SqlJobLedger(Repo):
             return None
         rows = self._all(select(JobRow).where(JobRow.id == claimed))
         return _job(rows[0])
+
+    def claim_many(self, job_ids: Sequence[int],
+                   at: datetime | None = None) -> list[StoredJob]:
+        """One statement: a batch's mates are claimed together."""
+        if not job_ids:
+            return []
+        stmt = (update(JobRow).where(JobRow.id.in_(list(job_ids)), JobRow.claimed_at.is_(None))
+                .values(claimed_at=at or self._now(), attempts=JobRow.attempts + 1)
+                .returning(*_JOB_COLUMNS).execution_options(synchronize_session=False))
+        return sorted((_job(r) for r in self.session.execute(stmt).all()), key=lambda j: j.id)
+
+    def unclaim(self, job_id: int) -> bool:
+        try:
+            with self.session.begin_nested():
+                result = self.session.execute(
+                    update(JobRow).where(JobRow.id == job_id, JobRow.claimed_at.is_not(None))
+                    .values(claimed_at=None, dispatched_at=None,
+                            attempts=JobRow.attempts - 1)
+                    .returning(JobRow.id).execution_options(synchronize_session=False))
+                return result.first() is not None
+        except IntegrityError:  # a twin waits under the same key: it does the work
+            self.complete(job_id)
+            return False
 
     def complete(self, job_id: int) -> None:
         self.session.execute(delete(JobRow).where(JobRow.id == job_id)

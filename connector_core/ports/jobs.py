@@ -72,7 +72,18 @@ class JobLedger(JobOutbox, Protocol):
         runner has it (or it is done)."""
         ...
 
+    def claim_many(self, job_ids: Sequence[int],
+                   at: datetime | None = None) -> list[StoredJob]:
+        """:meth:`claim` each of ``job_ids`` still unclaimed, in one go; those taken."""
+        ...
+
     def complete(self, job_id: int) -> None: ...
+
+    def unclaim(self, job_id: int) -> bool:
+        """Give back a claimed job that did not run: waiting again as if never claimed (the
+        attempt is not counted, the relays queue it again), or dropped if a newer twin waits
+        under its key. True if the row waits again."""
+        ...
 
     def renew(self, job_id: int, at: datetime | None = None) -> bool:
         """The runner of a claimed job is alive (its heartbeat): the claim counts from
@@ -98,6 +109,15 @@ class JobLedger(JobOutbox, Protocol):
     def pending(self, dedup_keys: Collection[str]) -> set[str]:
         """Which of ``dedup_keys`` still have a job waiting or running (a dead letter is
         not pending: it will not run again unless retried)."""
+        ...
+
+    def batch_mates(self, of: StoredJob, *, key_prefix: str, limit: int,
+                    due_by: datetime | None) -> list[StoredJob]:
+        """Up to ``limit`` unclaimed jobs that may run together with ``of``: the same
+        command type and lane, a dedup key starting with ``key_prefix``, never run yet (no
+        attempt: a job that failed once runs alone), due by ``due_by`` (None: held-back ones
+        too), oldest first, ``of`` itself excluded. They are not claimed: the caller claims
+        each (:meth:`claim` by id) and may lose some to other runners."""
         ...
 
 

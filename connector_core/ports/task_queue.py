@@ -26,3 +26,8 @@ class TaskQueue(Protocol):
         none (one round trip where the queue allows it): the dispatcher's fast path. Raises
         ``ConnectionError`` when nothing was queued."""
         ...
+
+    def urgent_waiting(self) -> bool:
+        """Whether urgent work waits for a runner (a batch of bulk jobs gives way to it);
+        False when the queue cannot tell."""
+        ...

@@ -25,8 +25,7 @@ The threads that call these (the relay, the scheduler) are the composition root'
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from connector_core.domain.commands import Command
@@ -37,6 +36,7 @@ from connector_core.ports.jobs import JobLedgerSession
 from connector_core.ports.locks import Locks
 from connector_core.ports.metrics import JobMetrics
 from connector_core.ports.task_queue import TaskQueue
+from connector_core.services.job_batches import Batching, BatchRun, Drained, Leases, heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +51,29 @@ class JobRuntime:
 
     ``handlers`` maps each command type to its use case (:mod:`.handlers`).
     ``is_transient(exc)`` says whether a failure is the database's deadlock or serialisation
-    victim, worth running again at once (each use case is one transaction).
+    victim, worth running again at once (each use case is one transaction). ``batching``
+    says which command types run together with other waiting jobs of theirs
+    (:mod:`.job_batches`).
     """
 
     def __init__(self, *, ledger: JobLedgerSession, queue: TaskQueue, locks: Locks,
                  clock: Clock, handlers: Mapping[type[Command], Handler],
                  metrics: JobMetrics, job_timeout_seconds: float,
                  sweep_interval_seconds: float, lease_seconds: float = 20.0,
-                 is_transient: Callable[[BaseException], bool] = lambda exc: False) -> None:
+                 is_transient: Callable[[BaseException], bool] = lambda exc: False,
+                 batching: Mapping[type[Command], Batching] | None = None) -> None:
         self.ledger = ledger
         self.queue = queue
-        self._locks = locks
-        self._clock = clock
+        self.locks = locks
+        self.clock = clock
         self._handlers = handlers
-        self._metrics = metrics
+        self.metrics = metrics
         self.job_timeout_seconds = job_timeout_seconds
         self.lease_seconds = lease_seconds
         self._sweep_interval = timedelta(seconds=sweep_interval_seconds)
         self._is_transient = is_transient
         self._dispatch_lock = threading.Lock()
+        self._batching = dict(batching or {})
 
     # --- to the queue -----------------------------------------------------------------------
 
@@ -107,7 +111,7 @@ class JobRuntime:
             return 1.0
         if due is None:
             return None
-        return max(0.0, (due - self._clock.now()).total_seconds()) + 0.001
+        return max(0.0, (due - self.clock.now()).total_seconds()) + 0.001
 
     def sweep(self) -> int:
         """Re-queue what was lost: jobs of dead runners, jobs never queued, and jobs the
@@ -131,14 +135,14 @@ class JobRuntime:
         return self._submit_and_mark(dead, replace=True)
 
     def _submit_and_mark(self, jobs: list[StoredJob], *, replace: bool = False) -> int:
-        sent = self._submit(jobs, replace=replace)
+        sent = self.submit(jobs, replace=replace)
         if sent:
             with self.ledger as uow:
                 uow.jobs.mark_dispatched(sent)
                 uow.commit()
         return len(sent)
 
-    def _submit(self, jobs: list[StoredJob], *, replace: bool = False) -> list[int]:
+    def submit(self, jobs: list[StoredJob], *, replace: bool = False) -> list[int]:
         """Queue job rows under their stable key; the ids it queued."""
         sent = []
         for job in jobs:
@@ -159,23 +163,24 @@ class JobRuntime:
         now"), and the jobs those create. Jobs another runner holds are not waited for, dead
         letters are left to the operator, and a job that fails here waits for its retry as
         usual (it is not tried twice in one drain). Returns (jobs run, jobs failed)."""
-        tried: set[int] = set()
-        ran = failed = 0
+        drained = Drained()
         while True:
             with self.ledger as uow:
-                waiting = uow.jobs.waiting(limit=len(tried) + DISPATCH_BATCH)
+                waiting = uow.jobs.waiting(limit=len(drained.tried) + DISPATCH_BATCH)
             batch = sorted((job for job in waiting
-                            if job.id not in tried and not is_dead_letter(job.attempts)),
+                            if job.id not in drained.tried
+                            and not is_dead_letter(job.attempts)),
                            key=lambda job: (LANES.index(job.lane), job.id))  # urgent first
             if not batch:
-                return ran, failed
+                return len(drained.tried) - len(drained.failed), len(drained.failed)
             for job in batch:
-                tried.add(job.id)
+                if job.id in drained.tried:  # run as another job's mate meanwhile
+                    continue
+                drained.tried.add(job.id)
                 try:
-                    log.info("%s", self.run(job.command))
-                    ran += 1
+                    log.info("%s", self._run(job.command, drained))
                 except Exception as exc:
-                    failed += 1
+                    drained.failed.add(job.id)
                     log.warning("%s failed (%s); it waits for its retry", job.dedup_key, exc)
 
     def run(self, command: Command) -> str:
@@ -185,57 +190,46 @@ class JobRuntime:
         job delivered twice runs once. Runs of the same dedup key are serialised by a lock:
         two pushes of one item never interleave their read and their PUT. The handler runs
         in the job's lane (:func:`~connector_core.domain.lanes.in_lane`): the ML rate limiter
-        lets an urgent job's calls go first."""
+        lets an urgent job's calls go first. A command type with a batching runs with other
+        waiting jobs of its group (:mod:`.job_batches`)."""
+        return self._run(command, None)
+
+    def _run(self, command: Command, drained: Drained | None) -> str:
+        """:meth:`run`; ``drained``: what a drain has tried (the mates join it)."""
         with self.ledger as uow:
             stored = uow.jobs.claim(dedup_key=command.dedup_key)
             uow.commit()
         kind = type(command).__name__
         if stored is None:
-            self._metrics.job_finished(kind, "skipped", None)
+            self.metrics.job_finished(kind, "skipped", None)
             return f"{command.dedup_key}: nothing to do (already claimed or done)"
+        batching = self._batching.get(type(command))
+        if batching is not None and batching.size > 1:
+            said = BatchRun(self, stored, batching, drained).run()
+            self.dispatch()
+            return said
         started = time.perf_counter()
+        leases = Leases()
         try:
-            with self._locks.hold(f"job:{command.dedup_key}", ttl=self.lease_seconds,
-                                  wait=self.job_timeout_seconds) as renew_lock, \
-                    self._heartbeat(stored.id, renew_lock), in_lane(stored.lane):
-                outcome = self._handle_retrying_transient(stored.command)
+            with self.locks.hold(f"job:{command.dedup_key}", ttl=self.lease_seconds,
+                                  wait=self.job_timeout_seconds) as renew_lock:
+                leases.add(stored.id, renew_lock)
+                with heartbeat(self.ledger, self.clock, self.lease_seconds, leases), \
+                        in_lane(stored.lane):
+                    outcome = self.handle_retrying_transient(self.handle, stored.command)
         except BaseException:
-            self._metrics.job_finished(kind, "failed", time.perf_counter() - started)
-            self._release(stored.id)
+            self.metrics.job_finished(kind, "failed", time.perf_counter() - started)
+            self.release(stored.id)
             raise
-        self._metrics.job_finished(kind, "done", time.perf_counter() - started)
-        with self.ledger as uow:
-            uow.jobs.complete(stored.id)
-            uow.commit()
+        self.metrics.job_finished(kind, "done", time.perf_counter() - started)
+        self.complete(stored.id)
         self.dispatch()
         return f"{command.dedup_key}: {outcome}"
 
-    @contextmanager
-    def _heartbeat(self, job_id: int, renew_lock: Callable[[], None]) -> Iterator[None]:
-        """Renew the job's claim and lock every quarter of the lease while the body runs."""
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(self.lease_seconds / 4):
-                try:
-                    with self.ledger as uow:
-                        alive = uow.jobs.renew(job_id, at=self._clock.now())
-                        uow.commit()
-                    renew_lock()
-                except Exception as exc:  # the next beat tries again
-                    log.warning("job-%d: could not renew its lease (%s)", job_id, exc)
-                    continue
-                if not alive:
-                    log.warning("job-%d: its claim was released meanwhile (taken for a dead "
-                                "runner's); it may run twice, which is harmless", job_id)
-
-        thread = threading.Thread(target=beat, daemon=True, name=f"heartbeat-{job_id}")
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
+    def complete(self, job_id: int) -> None:
+        with self.ledger as uow:
+            uow.jobs.complete(job_id)
+            uow.commit()
 
     def handle(self, command: Command) -> str:
         """Run one command's use case (no claiming: see :meth:`run`)."""
@@ -244,17 +238,18 @@ class JobRuntime:
             raise TypeError(f"unknown command {command!r}")
         return handler(command)
 
-    def _release(self, job_id: int) -> None:
+    def release(self, job_id: int) -> None:
         """Put a failed job back to waiting for its retry (the queue's own retry, or the
         sweeper), marked as just queued so the sweeper leaves it alone meanwhile."""
         with self.ledger as uow:
-            uow.jobs.release(job_id, dispatched_at=self._clock.now())
+            uow.jobs.release(job_id, dispatched_at=self.clock.now())
             uow.commit()
 
-    def _handle_retrying_transient(self, command: Command) -> str:
+    def handle_retrying_transient(self, handle: Callable[[Command], str],
+                                   command: Command) -> str:
         for attempt in range(1, TRANSIENT_RUNS + 1):
             try:
-                return self.handle(command)
+                return handle(command)
             except Exception as exc:
                 if attempt == TRANSIENT_RUNS or not self._is_transient(exc):
                     raise

@@ -3,7 +3,9 @@
 The figures are computed when the push *runs*, not when it was asked for, so any number of
 changes queued for the same item collapse into one PUT carrying the latest values. The item is
 read from ML first: its variation ids must all go back in the PUT (rule 7), and nothing is sent
-when ML already shows the wanted figures.
+when ML already shows the wanted figures. Rule 1's figures are computed *after* that read
+(the read may be a batch's multiget, made a moment earlier: :mod:`.push_batch`), under the
+item's lock, so a sale held before the PUT is in the figure it carries.
 """
 
 from collections.abc import Mapping
@@ -161,7 +163,6 @@ def push_item(cmd: PushItem, *, uow: UnitOfWork, marketplace: MarketplaceGateway
         rows = tuple(r for r in uow.mappings.rows_for_item(cmd.account, cmd.item_id) if r.active)
         if not rows:
             return PushResult(outcome=None, problems=("no active mapping for this item",))
-        plan = plan_push(uow, account, rows)
 
     def audit(outcome: AuditOutcome, reason: str, item: MarketItem | None,
               update: ItemUpdate | None, response: dict[str, Any] | None = None) -> None:
@@ -180,6 +181,8 @@ def push_item(cmd: PushItem, *, uow: UnitOfWork, marketplace: MarketplaceGateway
         audit(AuditOutcome.REJECTED, f"item not found on ML: {exc}", None, None,
               {"status": 404, "error": exc.error})
         return PushResult(outcome=AuditOutcome.REJECTED, problems=(str(exc),))
+    with uow:  # after the read: a hold taken since is in the figures (rule 3)
+        plan = plan_push(uow, account, rows)
     if item.status not in ("active", "paused"):
         audit(AuditOutcome.SKIPPED, f"item is {item.status} on ML; not modifiable", item, None)
         return PushResult(outcome=AuditOutcome.SKIPPED, problems=(f"item is {item.status}",))

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.ml_api.ratelimit import SharedRateLimiter
+from adapters.ml_api.ratelimit import SharedRateLimiter, _MemoryWindow
 from adapters.redis_locks import RedisLocks, ThreadLocks
+from connector_core.domain.lanes import Lane
 from connector_core.ports.locks import Locks
 from tests.integration.ml_api.test_storm import max_in_any_second
 from tests.services import redis_url
@@ -92,15 +93,32 @@ class TestRateLimiter:
         stamps: list[float] = []
         started = time.monotonic()
         for _ in range(25):
-            limiter.acquire()
-            stamps.append(time.time())
-        # 10 per 1.1 s, a grant every 0.11 s
+            with limiter.slot():  # as the transport sends: the slot counts from the answer
+                stamps.append(time.time())
+        # 10 per 1.005 s (a second and the guard) from each answer, a grant every 0.1005 s
+        assert limiter.window == pytest.approx(1.005)
         assert 9 <= max_in_any_second(stamps) <= 10
-        assert 2.5 < time.monotonic() - started < 3.2
+        assert 24 * 0.1005 - 0.01 < time.monotonic() - started < 3.2
+
+    def test_a_slot_counts_from_the_answer_not_from_the_grant(self) -> None:
+        clock = [100.0]
+        limiter = SharedRateLimiter(2, key=f"t-{uuid.uuid4().hex}")
+        limiter._window = _MemoryWindow(2, limiter.window, 1, lambda: clock[0])
+        first = limiter.acquire()  # at 100.0
+        clock[0] += 0.6
+        second = limiter.acquire()  # at 100.6 (spaced 0.5025 s)
+        clock[0] += 0.05
+        limiter.done(second)  # answered at 100.65
+        clock[0] += 0.25
+        limiter.done(first)  # a slow answer at 100.9: ML may have seen it only now
+        # the window is full until the first answer's slot frees, 1.005 s after 100.65
+        # (counted from the grants, the first slot would free at 101.005)
+        assert limiter._window.try_take(Lane.BULK, "w") == pytest.approx(0.755)
+        limiter.done(None)  # a grant the caller did not keep: nothing to do
 
     def test_fractional_rates(self) -> None:
         slow = SharedRateLimiter(0.5, key=f"t-{uuid.uuid4().hex}")
-        assert (slow.amount, slow.window) == (1, 2.1)
+        assert (slow.amount, slow.window) == (1, 2.005)
         assert SharedRateLimiter(2.7).amount == 2
         with pytest.raises(ValueError, match="> 0"):
             SharedRateLimiter(0)
@@ -115,8 +133,8 @@ class TestRateLimiter:
         second = SharedRateLimiter(4, storage_uri=redis_url(), key=key)
         stamps = []
         for n in range(10):
-            (first if n % 2 else second).acquire()
-            stamps.append(time.time())
+            with (first if n % 2 else second).slot():
+                stamps.append(time.time())
         assert max_in_any_second(stamps) == 4
         assert first.waited + second.waited > 1.0
         first.clear()

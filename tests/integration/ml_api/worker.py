@@ -59,9 +59,10 @@ def storm(config: dict[str, Any]) -> dict[str, Any]:
     limiter = gateway._limiter
     original = limiter.acquire
 
-    def acquire() -> None:
-        original()
+    def acquire(*args: Any, **kwargs: Any) -> str:
+        grant = original(*args, **kwargs)
         acquired.append(time.time())
+        return grant
 
     limiter.acquire = acquire  # type: ignore[method-assign]
     time.sleep(max(0.0, config["start_at"] - time.time()))

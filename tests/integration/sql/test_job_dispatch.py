@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from adapters.sql.engine import make_session_factory
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from connector_core.domain.commands import PushItem
+from connector_core.domain.lanes import Lane
 from tests.fakes import FixedClock
 from tests.integration.sql.plans import (
     database_without_statistics,
@@ -226,3 +227,74 @@ def test_dispatch_reads_the_jobs_it_takes_not_those_held_back() -> None:
     assert take["Actual Rows"] == 55, shown(take)  # it took them: the real work, explained
     assert rows_read(take) <= 2 * 100, shown(take)
     assert rows_read(ask) <= 10, shown(ask)
+
+
+def test_batch_mates_are_the_waiting_untried_due_jobs_of_the_group_and_lane(
+        sql_uow: SqlAlchemyUnitOfWork, clock: FixedClock) -> None:
+    with sql_uow:
+        for n in range(6):
+            sql_uow.jobs.add(PushItem("main", f"MLA{n}"))
+        sql_uow.jobs.add(PushItem("main", "MLA50"), not_before=clock.now() + timedelta(seconds=9))
+        sql_uow.jobs.add(PushItem("main", "MLA60"), lane=Lane.URGENT)
+        sql_uow.jobs.add(PushItem("ma_n", "MLA70"))  # "_" is no wildcard
+        sql_uow.jobs.add(PushItem("main-b", "MLA80"))  # the caller tells accounts apart
+        sql_uow.commit()
+    with sql_uow:
+        first = sql_uow.jobs.claim(dedup_key="push-main-MLA0")
+        tried = sql_uow.jobs.claim(dedup_key="push-main-MLA1")
+        assert first is not None and tried is not None
+        assert sql_uow.jobs.release(tried.id)  # failed once: it runs alone from now on
+        sql_uow.jobs.claim(dedup_key="push-main-MLA2")  # another runner's
+        sql_uow.commit()
+    with sql_uow:
+        due = sql_uow.jobs.batch_mates(first, key_prefix="push-main-", limit=10,
+                                       due_by=clock.now())
+        held_too = sql_uow.jobs.batch_mates(first, key_prefix="push-main-", limit=10,
+                                            due_by=None)
+        two = sql_uow.jobs.batch_mates(first, key_prefix="push-main-", limit=2,
+                                       due_by=clock.now())
+        wild = sql_uow.jobs.batch_mates(first, key_prefix="push-ma_n-", limit=10,
+                                        due_by=clock.now())
+    assert [j.dedup_key for j in due] == ["push-main-MLA3", "push-main-MLA4",
+                                          "push-main-MLA5", "push-main-b-MLA80"]
+    assert [j.dedup_key for j in held_too] == ["push-main-MLA3", "push-main-MLA4",
+                                               "push-main-MLA5", "push-main-MLA50",
+                                               "push-main-b-MLA80"]
+    assert [j.dedup_key for j in two] == ["push-main-MLA3", "push-main-MLA4"]
+    assert [j.dedup_key for j in wild] == ["push-ma_n-MLA70"]
+
+
+def test_claim_many_takes_those_still_unclaimed_in_one_go(sql_uow: SqlAlchemyUnitOfWork,
+                                                          clock: FixedClock) -> None:
+    add_jobs(sql_uow, 4)
+    with sql_uow:
+        ids = {j.dedup_key: j.id for j in sql_uow.jobs.waiting()}
+        sql_uow.jobs.claim(dedup_key="push-main-MLA1")  # another runner's
+        taken = sql_uow.jobs.claim_many([ids["push-main-MLA3"], ids["push-main-MLA1"],
+                                         ids["push-main-MLA2"]])
+        sql_uow.commit()
+    assert [(j.dedup_key, j.attempts, j.claimed_at) for j in taken] == [
+        ("push-main-MLA2", 1, clock.now()), ("push-main-MLA3", 1, clock.now())]
+    with sql_uow:
+        assert [j.dedup_key for j in sql_uow.jobs.waiting()] == ["push-main-MLA0"]
+        assert sql_uow.jobs.claim_many([]) == []
+
+
+def test_unclaim_gives_a_job_back_untried_or_drops_it_for_a_twin(
+        sql_uow: SqlAlchemyUnitOfWork) -> None:
+    add_jobs(sql_uow, 2)
+    with sql_uow:
+        first = sql_uow.jobs.claim(dedup_key="push-main-MLA0")
+        second = sql_uow.jobs.claim(dedup_key="push-main-MLA1")
+        assert first is not None and second is not None
+        sql_uow.commit()
+    add_jobs(sql_uow, 1)  # new work for MLA0 waits meanwhile
+    with sql_uow:
+        assert not sql_uow.jobs.unclaim(first.id)  # the twin does the work
+        assert sql_uow.jobs.unclaim(second.id)
+        sql_uow.commit()
+    with sql_uow:
+        rows = {j.dedup_key: j for j in sql_uow.jobs.waiting()}
+    assert {k: (j.attempts, j.dispatched_at) for k, j in rows.items()} == {
+        "push-main-MLA0": (0, None), "push-main-MLA1": (0, None)}
+    assert rows["push-main-MLA1"].id == second.id and rows["push-main-MLA0"].id != first.id
