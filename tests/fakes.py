@@ -102,6 +102,9 @@ class FakeMappings(_Repo):
     def kits(self) -> KitCatalog:
         return self.s.table.kits
 
+    def kits_under(self, skus: Collection[str]) -> KitCatalog:
+        return self.s.table.kits.under(skus)
+
     def rows_for_skus(self, skus: Collection[str]) -> list[MappingRow]:
         return self.s.table.rows_for_skus(skus)
 

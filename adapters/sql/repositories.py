@@ -96,6 +96,22 @@ class SqlMappings(Repo):
             components.setdefault(kit_sku, {})[component_sku] = units
         return KitCatalog(Kit(sku, parts) for sku, parts in sorted(components.items()))
 
+    def kits_under(self, skus: Collection[str]) -> KitCatalog:
+        components: dict[str, dict[str, int]] = {}
+        frontier, seen = set(skus), set(skus)
+        while frontier:  # one query per level of nesting (a plain SKU: one empty answer)
+            found: set[str] = set()
+            for batch in chunks(sorted(frontier)):
+                for kit_sku, component_sku, units in self.session.execute(
+                        select(KitComponentRow.kit_sku, KitComponentRow.component_sku,
+                               KitComponentRow.units)
+                        .where(KitComponentRow.kit_sku.in_(batch))):
+                    components.setdefault(kit_sku, {})[component_sku] = units
+                    found.add(component_sku)
+            frontier = found - seen
+            seen |= found
+        return KitCatalog(Kit(sku, parts) for sku, parts in sorted(components.items()))
+
     def rows_for_skus(self, skus: Collection[str]) -> list[MappingRow]:
         found: list[MappingRow] = []
         for batch in chunks(sorted(set(skus))):

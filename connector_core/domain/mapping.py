@@ -143,6 +143,17 @@ class KitCatalog:
     def get(self, sku: str) -> Kit | None:
         return self._kits.get(sku)
 
+    def under(self, skus: Iterable[str]) -> "KitCatalog":
+        """The kits among ``skus`` and every kit they are made of, directly or not."""
+        found: dict[str, Kit] = {}
+        todo = list(skus)
+        while todo:
+            kit = self._kits.get(todo.pop())
+            if kit is not None and kit.sku not in found:
+                found[kit.sku] = kit
+                todo.extend(kit.components)
+        return KitCatalog(found[sku] for sku in sorted(found))
+
     def leaf_units(self, sku: str, quantity: int = 1) -> dict[str, int]:
         """Units of plain (non-kit) SKUs consumed by ``quantity`` units of ``sku``."""
         kit = self._kits.get(sku)

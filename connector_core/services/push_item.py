@@ -82,7 +82,7 @@ class PushPlan:
 
 def plan_push(uow: UnitOfWork, account: Account, rows: tuple[MappingRow, ...]) -> PushPlan:
     """Read (inside the caller's ``with uow:``) what rules 1 and 6 need for ``rows``."""
-    kits = uow.mappings.kits()
+    kits = uow.mappings.kits_under({r.sku for r in rows})  # not the whole kit table
     leaves = {leaf for r in rows for leaf in kits.leaf_units(r.sku)}
     view = StockView(uow.stock.reports_for(leaves), uow.stock.holds_for_skus(leaves), kits)
     quantities: dict[int | None, int] = {}

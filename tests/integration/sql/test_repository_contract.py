@@ -133,6 +133,25 @@ class TestMappings:
             assert kits.get("KIT") == Kit("KIT", {"A": 2, "B": 1})
             assert kits.related_skus("A") == {"A", "KIT"}
 
+    def test_kits_under_reads_down_through_nested_kits_only(self, backend: Harness) -> None:
+        rows = [MappingRow(sku, Listing("main", f"MLA{n}"))
+                for n, sku in enumerate(["A", "B", "C", "D", "KIT", "BOX", "CRATE", "OTHER"])]
+        kits = [Kit("KIT", {"A": 2, "B": 1}), Kit("BOX", {"KIT": 3, "C": 1}),
+                Kit("CRATE", {"BOX": 2, "D": 1}), Kit("OTHER", {"A": 1, "D": 4})]
+        backend.seed(accounts=(MAIN,), table=MappingTable(rows, kits))
+        uow: UnitOfWork = backend.uow
+        with uow:
+            everything = uow.mappings.kits()
+            for skus in (["CRATE"], ["BOX", "A"], ["KIT", "OTHER"], ["A", "D"], [],
+                         ["nope"]):
+                under = uow.mappings.kits_under(skus)
+                assert sorted(under, key=str) == sorted(everything.under(skus), key=str), skus
+            crate = uow.mappings.kits_under(["CRATE"])
+            assert [crate.get(k) for k in ("CRATE", "BOX", "KIT")] == kits[2::-1]
+            assert crate.get("OTHER") is None  # a kit that only shares a component
+            assert crate.leaf_units("CRATE") == everything.leaf_units("CRATE")
+            assert uow.mappings.kits_under(["A", "D"]).get("OTHER") is None
+
 
 class TestStock:
     def test_only_a_strictly_newer_report_replaces_the_stored_one(self, backend: Harness) -> None:

@@ -134,3 +134,20 @@ def test_kit_catalog_accepts_every_acyclic_graph(graph):
     catalog = KitCatalog(kits)
     for kit in kits:
         assert kit.sku not in catalog.containing(kit.sku)
+
+
+@given(kit_graphs(), st.data())
+def test_the_kits_under_some_skus_give_those_skus_the_same_figures(graph, data):
+    """A push reads only the kits under its item's SKUs (``kits_under``): for those SKUs,
+    rule 1's figure, the leaf units and the components must be what the whole catalog gives."""
+    plain, kits = graph
+    catalog = KitCatalog(kits)
+    skus = data.draw(st.lists(st.sampled_from(plain + [k.sku for k in kits]), max_size=3))
+    under = catalog.under(skus)
+    assert all(catalog.get(k.sku) == k for k in under)
+    stock = [StockReport(s, "w", data.draw(st.integers(0, 20)), T) for s in plain]
+    whole, part = StockView(stock, [], catalog), StockView(stock, [], under)
+    for sku in skus:
+        assert under.get(sku) == catalog.get(sku)
+        assert under.leaf_units(sku, 2) == catalog.leaf_units(sku, 2)
+        assert part.free(sku) == whole.free(sku)
